@@ -1,0 +1,70 @@
+//! The page shell, the root component and the routes. Compiled for both the
+//! server (rendering) and the browser (hydration).
+
+mod home;
+mod room;
+mod state;
+mod tile;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    ParamSegment, StaticSegment,
+};
+
+pub use state::{CallState, Device, Link, Remote, Stage};
+
+/// The browser side of a call. During server rendering nothing is captured
+/// or connected, so the server gets a stand-in whose methods do nothing; the
+/// buttons that call them only act once the page has hydrated.
+#[cfg(feature = "hydrate")]
+pub(crate) use crate::client::Call;
+#[cfg(not(feature = "hydrate"))]
+pub(crate) use state::ServerCall as Call;
+
+/// The HTML document around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="dark light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: stylesheet, title and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="moim" href="/pkg/moim.css"/>
+        <Title text="moim"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=StaticSegment("") view=home::HomePage/>
+                <Route path=(StaticSegment("r"), ParamSegment("room")) view=room::RoomPage/>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <main class="page narrow">
+            <h1>"Page not found"</h1>
+            <p><a href="/">"Go to the moim home page"</a></p>
+        </main>
+    }
+}

@@ -1,0 +1,129 @@
+//! The state of a call as the page shows it: reactive signals that the views
+//! read and the browser client ([`crate::client`]) writes.
+//!
+//! Media streams are JavaScript objects that live on the page's thread, so
+//! they sit in local (non-`Send`) signals.
+
+use crate::protocol::{MediaState, PeerId, RoomId};
+use leptos::prelude::*;
+use web_sys::MediaStream;
+
+/// Where the person is on the room page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Choosing name and devices.
+    Prejoin,
+    /// In the call (also while connecting).
+    InCall,
+    /// Pressed Leave.
+    Left,
+    /// The server refused to let them in, with a sentence saying why.
+    Refused(String),
+}
+
+/// The signaling connection as the person should understand it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Link {
+    Connecting,
+    Connected,
+    Lost(String),
+}
+
+/// A camera or microphone the browser offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub label: String,
+}
+
+/// Another participant in the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Remote {
+    pub id: PeerId,
+    pub name: RwSignal<String>,
+    pub media: RwSignal<MediaState>,
+    /// Their camera and microphone as received, once the connection is up.
+    pub stream: RwSignal<Option<MediaStream>, LocalStorage>,
+    /// The peer connection's state (`new`, `connecting`, `connected`, `failed`…).
+    pub connection: RwSignal<String>,
+}
+
+impl Remote {
+    pub fn new(id: PeerId, name: String, media: MediaState) -> Self {
+        Self {
+            id,
+            name: RwSignal::new(name),
+            media: RwSignal::new(media),
+            stream: RwSignal::new_local(None),
+            connection: RwSignal::new("new".to_string()),
+        }
+    }
+}
+
+/// Everything the room page shows about a call.
+#[derive(Clone, Copy, Debug)]
+pub struct CallState {
+    pub room: RoomId,
+    pub stage: RwSignal<Stage>,
+    pub link: RwSignal<Link>,
+    pub name: RwSignal<String>,
+    /// What this participant sends; also drives the toggle buttons.
+    pub media: RwSignal<MediaState>,
+    /// The local camera/microphone preview (none when receive-only).
+    pub local: RwSignal<Option<MediaStream>, LocalStorage>,
+    /// Whether a camera and a microphone could be captured at all.
+    pub has_camera: RwSignal<bool>,
+    pub has_mic: RwSignal<bool>,
+    pub cameras: RwSignal<Vec<Device>>,
+    pub mics: RwSignal<Vec<Device>>,
+    pub camera_id: RwSignal<Option<String>>,
+    pub mic_id: RwSignal<Option<String>>,
+    /// A problem to tell the person about (denied camera, no microphone…).
+    pub notice: RwSignal<Option<String>>,
+    pub remotes: RwSignal<Vec<Remote>>,
+}
+
+impl CallState {
+    pub fn new(room: RoomId) -> Self {
+        Self {
+            room,
+            stage: RwSignal::new(Stage::Prejoin),
+            link: RwSignal::new(Link::Connecting),
+            name: RwSignal::new(String::new()),
+            media: RwSignal::new(MediaState { audio: true, video: true }),
+            local: RwSignal::new_local(None),
+            has_camera: RwSignal::new(false),
+            has_mic: RwSignal::new(false),
+            cameras: RwSignal::new(Vec::new()),
+            mics: RwSignal::new(Vec::new()),
+            camera_id: RwSignal::new(None),
+            mic_id: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            remotes: RwSignal::new(Vec::new()),
+        }
+    }
+
+    pub fn remote(&self, id: PeerId) -> Option<Remote> {
+        self.remotes.with_untracked(|all| all.iter().find(|r| r.id == id).copied())
+    }
+}
+
+/// The server-rendering stand-in for [`crate::client::Call`]: same methods,
+/// no effect (see `app.rs`).
+#[cfg(not(feature = "hydrate"))]
+#[derive(Clone)]
+pub struct ServerCall;
+
+#[cfg(not(feature = "hydrate"))]
+#[allow(unused_variables)]
+impl ServerCall {
+    pub fn preview(state: CallState) -> Self {
+        Self
+    }
+    pub fn join(&self) {}
+    pub fn set_audio(&self, on: bool) {}
+    pub fn set_video(&self, on: bool) {}
+    pub fn use_camera(&self, id: String) {}
+    pub fn use_mic(&self, id: String) {}
+    pub fn leave(&self) {}
+}

@@ -1,0 +1,416 @@
+//! The call: local media, the signaling socket, and one peer per remote
+//! participant, written into [`CallState`] for the page to show.
+//!
+//! Everything is released in [`Call::leave`], which the room page also runs
+//! on cleanup: the camera light goes off, connections close, and the socket
+//! closes so the others see this participant leave at once.
+
+use super::{
+    media,
+    peer::{Events, LocalTracks, Peer},
+    signaling::Socket,
+    warn,
+};
+use crate::{
+    app::{CallState, Link, Remote, Stage},
+    protocol::{clean_name, ClientMsg, ErrorCode, IceServer, PeerId, PeerInfo, ServerMsg, PROTOCOL_VERSION},
+};
+use leptos::{prelude::*, task::spawn_local};
+use std::{
+    cell::{Cell, RefCell},
+    collections::HashMap,
+    rc::{Rc, Weak},
+};
+use web_sys::{MediaStream, MediaStreamTrack};
+
+const NAME_KEY: &str = "moim.name";
+
+#[derive(Clone)]
+pub struct Call(Rc<Inner>);
+
+struct Inner {
+    state: CallState,
+    socket: RefCell<Option<Socket>>,
+    me: Cell<Option<PeerId>>,
+    ice_servers: RefCell<Vec<IceServer>>,
+    peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
+    /// The local stream; its tracks are what every peer sends.
+    local: RefCell<Option<MediaStream>>,
+    left: Cell<bool>,
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+impl Call {
+    /// Starts the prejoin preview: remembered name, camera and microphone, device lists.
+    pub fn preview(state: CallState) -> Self {
+        if let Some(name) = storage().and_then(|s| s.get_item(NAME_KEY).ok().flatten()) {
+            if state.name.get_untracked().is_empty() {
+                state.name.set(name);
+            }
+        }
+        let call = Self(Rc::new(Inner {
+            state,
+            socket: RefCell::default(),
+            me: Cell::new(None),
+            ice_servers: RefCell::default(),
+            peers: RefCell::default(),
+            local: RefCell::default(),
+            left: Cell::new(false),
+        }));
+        let this = call.clone();
+        spawn_local(async move {
+            let (stream, err) = media::capture(None, None).await;
+            if this.0.left.get() {
+                if let Some(stream) = stream {
+                    media::stop(&stream);
+                }
+                return;
+            }
+            this.set_local(stream);
+            if let Some(err) = err {
+                state.notice.set(Some(err.to_string()));
+            }
+            this.refresh_devices().await;
+        });
+        call
+    }
+
+    fn set_local(&self, stream: Option<MediaStream>) {
+        let state = self.0.state;
+        let (has_mic, has_camera) = match &stream {
+            Some(s) => (media::first_track(s, false).is_some(), media::first_track(s, true).is_some()),
+            None => (false, false),
+        };
+        state.has_mic.set(has_mic);
+        state.has_camera.set(has_camera);
+        state.media.update(|m| {
+            m.audio &= has_mic;
+            m.video &= has_camera;
+        });
+        if let Some(s) = &stream {
+            state.mic_id.set(media::first_track(s, false).as_ref().and_then(media::device_id));
+            state.camera_id.set(media::first_track(s, true).as_ref().and_then(media::device_id));
+        }
+        *self.0.local.borrow_mut() = stream.clone();
+        state.local.set(stream);
+    }
+
+    async fn refresh_devices(&self) {
+        let (cameras, mics) = media::list().await;
+        self.0.state.cameras.set(cameras);
+        self.0.state.mics.set(mics);
+    }
+
+    fn track(&self, video: bool) -> Option<MediaStreamTrack> {
+        self.0.local.borrow().as_ref().and_then(|s| media::first_track(s, video))
+    }
+
+    fn local_tracks(&self) -> LocalTracks {
+        LocalTracks { audio: self.track(false), video: self.track(true) }
+    }
+
+    /// Enters the room with the name and the devices chosen on the prejoin form.
+    pub fn join(&self) {
+        let state = self.0.state;
+        let Some(name) = clean_name(&state.name.get_untracked()) else {
+            state.notice.set(Some("Enter your name (1 to 64 characters) to join.".into()));
+            return;
+        };
+        if let Some(storage) = storage() {
+            let _ = storage.set_item(NAME_KEY, &name);
+        }
+        state.name.set(name.clone());
+        // Apply the prejoin toggles: a muted microphone stays open but sends
+        // silence; a camera switched off is released (its light goes off).
+        let wanted = state.media.get_untracked();
+        if let Some(track) = self.track(false) {
+            track.set_enabled(wanted.audio);
+        }
+        if !wanted.video {
+            self.drop_camera();
+        }
+        state.notice.set(None);
+        state.stage.set(Stage::InCall);
+        self.connect(name);
+    }
+
+    fn connect(&self, name: String) {
+        let state = self.0.state;
+        state.link.set(Link::Connecting);
+        let weak = Rc::downgrade(&self.0);
+        let on_open = {
+            let weak = weak.clone();
+            move || {
+                let Some(call) = upgrade(&weak) else { return };
+                let join = ClientMsg::Join {
+                    version: PROTOCOL_VERSION,
+                    room: state.room,
+                    name: name.clone(),
+                    media: state.media.get_untracked(),
+                };
+                call.send(&join);
+            }
+        };
+        let on_message = {
+            let weak = weak.clone();
+            move |msg| {
+                if let Some(call) = upgrade(&weak) {
+                    call.handle(msg);
+                }
+            }
+        };
+        let on_close = move |code: u16, reason: String| {
+            let Some(call) = upgrade(&weak) else { return };
+            if call.0.left.get() {
+                return;
+            }
+            let why = match reason.as_str() {
+                "" => format!("Lost the connection to the server (code {code}). Calls already connected go on."),
+                r => format!("Lost the connection to the server: {r}. Calls already connected go on."),
+            };
+            state.link.set(Link::Lost(why));
+        };
+        match Socket::connect(on_open, on_message, on_close) {
+            Ok(socket) => *self.0.socket.borrow_mut() = Some(socket),
+            Err(err) => state.link.set(Link::Lost(format!(
+                "Could not reach the server: {}",
+                super::js_error(&err)
+            ))),
+        }
+    }
+
+    fn send(&self, msg: &ClientMsg) -> bool {
+        self.0.socket.borrow().as_ref().is_some_and(|s| s.send(msg))
+    }
+
+    fn handle(&self, msg: ServerMsg) {
+        let state = self.0.state;
+        match msg {
+            ServerMsg::Welcome { you, peers, ice_servers, .. } => {
+                self.0.me.set(Some(you));
+                *self.0.ice_servers.borrow_mut() = ice_servers;
+                state.link.set(Link::Connected);
+                for info in peers {
+                    let id = info.id;
+                    self.add_remote(info);
+                    // The newcomer makes the first offer to everyone present.
+                    self.open_peer(id, true);
+                }
+            }
+            ServerMsg::PeerJoined { peer } => self.add_remote(peer),
+            ServerMsg::PeerLeft { id } => self.remove_remote(id),
+            ServerMsg::Signal { from, signal } => {
+                let existing = self.0.peers.borrow().get(&from).cloned();
+                let peer = existing.or_else(|| state.remote(from).and_then(|_| self.open_peer(from, false)));
+                match peer {
+                    Some(peer) => peer.receive(signal),
+                    None => warn(&format!("moim: signal from unknown peer {from}")),
+                }
+            }
+            ServerMsg::Media { id, media } => {
+                if let Some(remote) = state.remote(id) {
+                    remote.media.set(media);
+                }
+            }
+            ServerMsg::Pong => {}
+            ServerMsg::Error { code, message } => match code {
+                ErrorCode::RoomFull | ErrorCode::Version | ErrorCode::BadName | ErrorCode::AlreadyJoined => {
+                    self.release();
+                    state.stage.set(Stage::Refused(message));
+                }
+                _ => warn(&format!("moim: the server refused a message ({code:?}): {message}")),
+            },
+        }
+    }
+
+    fn add_remote(&self, info: PeerInfo) {
+        let state = self.0.state;
+        if state.remote(info.id).is_none() {
+            state.remotes.update(|all| all.push(Remote::new(info.id, info.name, info.media)));
+        }
+    }
+
+    fn remove_remote(&self, id: PeerId) {
+        if let Some(peer) = self.0.peers.borrow_mut().remove(&id) {
+            peer.close();
+        }
+        self.0.state.remotes.update(|all| all.retain(|r| r.id != id));
+    }
+
+    fn open_peer(&self, id: PeerId, initiate: bool) -> Option<Rc<Peer>> {
+        let me = self.0.me.get()?;
+        let remote = self.0.state.remote(id)?;
+        let weak = Rc::downgrade(&self.0);
+        let events = Events {
+            signal: Box::new(move |signal| {
+                if let Some(call) = upgrade(&weak) {
+                    call.send(&ClientMsg::Signal { to: id, signal });
+                }
+            }),
+            track: Box::new(move |track| add_remote_track(remote, track)),
+            state: Box::new(move |s| remote.connection.set(s.to_string())),
+        };
+        let ice = self.0.ice_servers.borrow().clone();
+        match Peer::new(id, me, &ice, self.local_tracks(), initiate, events) {
+            Ok(peer) => {
+                self.0.peers.borrow_mut().insert(id, peer.clone());
+                Some(peer)
+            }
+            Err(err) => {
+                warn(&format!("moim: cannot open a connection to {id}: {}", super::js_error(&err)));
+                None
+            }
+        }
+    }
+
+    fn each_peer(&self, f: impl Fn(&Peer)) {
+        for peer in self.0.peers.borrow().values() {
+            f(peer);
+        }
+    }
+
+    fn announce(&self) {
+        let media = self.0.state.media.get_untracked();
+        self.send(&ClientMsg::Media { media });
+    }
+
+    /// Mutes or unmutes the microphone. A muted track stays open and sends
+    /// silence, so unmuting is instant.
+    pub fn set_audio(&self, on: bool) {
+        let Some(track) = self.track(false) else { return };
+        track.set_enabled(on);
+        self.0.state.media.update(|m| m.audio = on);
+        self.announce();
+    }
+
+    /// Turns the camera off (released, light off) or on again.
+    pub fn set_video(&self, on: bool) {
+        if !on {
+            self.drop_camera();
+            self.0.state.media.update(|m| m.video = false);
+            self.announce();
+            return;
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            let device = this.0.state.camera_id.get_untracked();
+            match media::capture_one(true, device.as_deref()).await {
+                Ok(track) => {
+                    this.put_track(true, track);
+                    this.0.state.media.update(|m| m.video = true);
+                    this.announce();
+                }
+                Err(err) => this.0.state.notice.set(Some(err.to_string())),
+            }
+        });
+    }
+
+    fn drop_camera(&self) {
+        if let Some(track) = self.track(true) {
+            track.stop();
+            if let Some(stream) = self.0.local.borrow().as_ref() {
+                stream.remove_track(&track);
+            }
+            self.each_peer(|p| p.replace(true, None));
+            self.0.state.local.update(|_| {});
+        }
+    }
+
+    /// Puts a new camera or microphone track in place of the old one, in the
+    /// preview and on every connection.
+    fn put_track(&self, video: bool, track: MediaStreamTrack) {
+        let stream = self.0.local.borrow().clone();
+        let stream = match stream {
+            Some(stream) => stream,
+            None => match MediaStream::new() {
+                Ok(stream) => {
+                    *self.0.local.borrow_mut() = Some(stream.clone());
+                    stream
+                }
+                Err(_) => return,
+            },
+        };
+        if let Some(old) = media::first_track(&stream, video) {
+            old.stop();
+            stream.remove_track(&old);
+        }
+        if !video {
+            track.set_enabled(self.0.state.media.get_untracked().audio);
+        }
+        stream.add_track(&track);
+        self.each_peer(|p| p.replace(video, Some(&track)));
+        // Re-set so the preview element picks up the changed stream.
+        self.0.state.local.set(None);
+        self.0.state.local.set(Some(stream));
+    }
+
+    fn switch(&self, video: bool, id: String) {
+        let state = self.0.state;
+        let chosen = if video { state.camera_id } else { state.mic_id };
+        chosen.set(Some(id.clone()));
+        if video && self.track(true).is_none() {
+            return; // the camera is off; it opens on this device when turned on
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            match media::capture_one(video, Some(&id)).await {
+                Ok(track) => this.put_track(video, track),
+                Err(err) => state.notice.set(Some(err.to_string())),
+            }
+        });
+    }
+
+    /// Switches to another camera, on every connection via `replaceTrack`.
+    pub fn use_camera(&self, id: String) {
+        self.switch(true, id);
+    }
+
+    /// Switches to another microphone, keeping the mute state.
+    pub fn use_mic(&self, id: String) {
+        self.switch(false, id);
+    }
+
+    /// Leaves the call and releases everything.
+    pub fn leave(&self) {
+        if self.0.left.get() {
+            return;
+        }
+        self.send(&ClientMsg::Leave);
+        self.release();
+        let _ = self.0.state.stage.try_update(|stage| {
+            if *stage == Stage::InCall {
+                *stage = Stage::Left;
+            }
+        });
+    }
+
+    fn release(&self) {
+        self.0.left.set(true);
+        self.0.socket.borrow_mut().take();
+        for (_, peer) in self.0.peers.borrow_mut().drain() {
+            peer.close();
+        }
+        if let Some(stream) = self.0.local.borrow_mut().take() {
+            media::stop(&stream);
+        }
+        let _ = self.0.state.local.try_set(None);
+        let _ = self.0.state.remotes.try_set(Vec::new());
+    }
+}
+
+fn upgrade(weak: &Weak<Inner>) -> Option<Call> {
+    weak.upgrade().map(Call)
+}
+
+/// Adds a received track to the participant's stream, so their tile plays
+/// camera and sound together.
+fn add_remote_track(remote: Remote, track: MediaStreamTrack) {
+    let stream = remote.stream.get_untracked().or_else(|| MediaStream::new().ok());
+    let Some(stream) = stream else { return };
+    stream.add_track(&track);
+    remote.stream.set(None);
+    remote.stream.set(Some(stream));
+}

@@ -1,0 +1,313 @@
+//! One RTCPeerConnection to one remote participant, with "perfect
+//! negotiation": either side may renegotiate at any time, and when both
+//! offer at once the polite side (fixed by comparing peer ids) yields.
+//!
+//! Camera and microphone ride two transceivers made once per connection. The
+//! participant who joins later makes them and sends the first offer; the
+//! other side adopts the transceivers the offer creates. After that,
+//! switching or turning off a device is `replaceTrack` on the same sender,
+//! with no renegotiation and no new connection.
+//!
+//! Incoming signals are applied one at a time, in order: a candidate must
+//! not be added before the description it belongs to.
+
+use super::{js_error, js_object, warn};
+use crate::protocol::{IceServer, PeerId, Signal};
+use leptos::task::spawn_local;
+use serde_json::json;
+use std::{
+    cell::{Cell, RefCell},
+    collections::VecDeque,
+    rc::{Rc, Weak},
+};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
+    RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
+};
+
+/// What a peer reports to the call.
+pub struct Events {
+    /// A signal to relay to the remote side.
+    pub signal: Box<dyn Fn(Signal)>,
+    /// A remote track arrived.
+    pub track: Box<dyn Fn(MediaStreamTrack)>,
+    /// The connection state changed (`new`, `connecting`, `connected`, `disconnected`, `failed`, `closed`).
+    pub state: Box<dyn Fn(&'static str)>,
+}
+
+/// This side's camera and microphone, as the peer should send them.
+#[derive(Clone, Default)]
+pub struct LocalTracks {
+    pub audio: Option<MediaStreamTrack>,
+    pub video: Option<MediaStreamTrack>,
+}
+
+pub struct Peer {
+    pub id: PeerId,
+    pc: RtcPeerConnection,
+    polite: bool,
+    making_offer: Cell<bool>,
+    ignore_offer: Cell<bool>,
+    inbox: RefCell<VecDeque<Signal>>,
+    draining: Cell<bool>,
+    local: RefCell<LocalTracks>,
+    senders: RefCell<Option<(RtcRtpSender, RtcRtpSender)>>,
+    events: Events,
+    // The browser calls these until the connection is closed.
+    handlers: RefCell<Vec<(&'static str, Closure<dyn FnMut(JsValue)>)>>,
+}
+
+fn state_name(state: RtcPeerConnectionState) -> &'static str {
+    match state {
+        RtcPeerConnectionState::New => "new",
+        RtcPeerConnectionState::Connecting => "connecting",
+        RtcPeerConnectionState::Connected => "connected",
+        RtcPeerConnectionState::Disconnected => "disconnected",
+        RtcPeerConnectionState::Failed => "failed",
+        RtcPeerConnectionState::Closed => "closed",
+        _ => "new",
+    }
+}
+
+fn sdp_type_name(ty: RtcSdpType) -> &'static str {
+    match ty {
+        RtcSdpType::Offer => "offer",
+        RtcSdpType::Answer => "answer",
+        RtcSdpType::Pranswer => "pranswer",
+        _ => "rollback",
+    }
+}
+
+/// Calls a method that web-sys does not model with no arguments
+/// (`setLocalDescription()`, `restartIce()`).
+fn call0(pc: &RtcPeerConnection, method: &str) -> Result<JsValue, JsValue> {
+    let f: js_sys::Function = js_sys::Reflect::get(pc, &JsValue::from_str(method))?.dyn_into()?;
+    f.call0(pc)
+}
+
+impl Peer {
+    /// Opens a connection to `id`. With `initiate`, this side makes the
+    /// camera and microphone transceivers, which starts the first offer.
+    pub fn new(
+        id: PeerId,
+        me: PeerId,
+        ice_servers: &[IceServer],
+        local: LocalTracks,
+        initiate: bool,
+        events: Events,
+    ) -> Result<Rc<Self>, JsValue> {
+        let config = RtcConfiguration::new();
+        config.set_ice_servers(&js_object(&json!(ice_servers)));
+        let pc = RtcPeerConnection::new_with_configuration(&config)?;
+        let peer = Rc::new(Self {
+            id,
+            pc,
+            polite: me < id,
+            making_offer: Cell::new(false),
+            ignore_offer: Cell::new(false),
+            inbox: RefCell::default(),
+            draining: Cell::new(false),
+            local: RefCell::new(local),
+            senders: RefCell::new(None),
+            events,
+            handlers: RefCell::default(),
+        });
+        peer.listen();
+        if initiate {
+            peer.add_transceivers();
+        }
+        Ok(peer)
+    }
+
+    fn on(self: &Rc<Self>, event: &'static str, f: impl Fn(&Rc<Self>, JsValue) + 'static) {
+        let weak: Weak<Self> = Rc::downgrade(self);
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            if let Some(peer) = weak.upgrade() {
+                f(&peer, ev);
+            }
+        });
+        let _ = self.pc.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
+        self.handlers.borrow_mut().push((event, handler));
+    }
+
+    fn listen(self: &Rc<Self>) {
+        self.on("negotiationneeded", |peer, _| {
+            let peer = peer.clone();
+            spawn_local(async move { peer.offer().await });
+        });
+        self.on("icecandidate", |peer, ev| {
+            let Some(c) = ev.unchecked_into::<RtcPeerConnectionIceEvent>().candidate() else { return };
+            (peer.events.signal)(Signal::Candidate {
+                candidate: c.candidate(),
+                sdp_mid: c.sdp_mid(),
+                sdp_m_line_index: c.sdp_m_line_index(),
+            });
+        });
+        self.on("track", |peer, ev| (peer.events.track)(ev.unchecked_into::<RtcTrackEvent>().track()));
+        self.on("connectionstatechange", |peer, _| {
+            let state = peer.pc.connection_state();
+            if state == RtcPeerConnectionState::Failed {
+                // A new ICE round, negotiated through the same path, often
+                // recovers from a changed network without a new connection.
+                let _ = call0(&peer.pc, "restartIce");
+            }
+            (peer.events.state)(state_name(state));
+        });
+    }
+
+    /// The joining side: one sendrecv transceiver each for microphone and camera.
+    fn add_transceivers(&self) {
+        let local = self.local.borrow().clone();
+        let make = |kind: &str, track: Option<&MediaStreamTrack>| {
+            let init = RtcRtpTransceiverInit::new();
+            init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            let transceiver = match track {
+                Some(track) => self.pc.add_transceiver_with_media_stream_track_and_init(track, &init),
+                None => self.pc.add_transceiver_with_str_and_init(kind, &init),
+            };
+            transceiver.sender()
+        };
+        let audio = make("audio", local.audio.as_ref());
+        let video = make("video", local.video.as_ref());
+        *self.senders.borrow_mut() = Some((audio, video));
+    }
+
+    /// The answering side: take the first audio and video transceivers the
+    /// remote offer created, and send on them too.
+    fn adopt_transceivers(&self) {
+        if self.senders.borrow().is_some() {
+            return;
+        }
+        let local = self.local.borrow().clone();
+        let (mut audio, mut video) = (None, None);
+        for t in self.pc.get_transceivers().iter() {
+            let t: RtcRtpTransceiver = t.unchecked_into();
+            let (slot, track) = match t.receiver().track().kind().as_str() {
+                "audio" => (&mut audio, local.audio.as_ref()),
+                "video" => (&mut video, local.video.as_ref()),
+                _ => continue,
+            };
+            if slot.is_some() {
+                continue;
+            }
+            t.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            let sender = t.sender();
+            let _ = sender.replace_track(track);
+            *slot = Some(sender);
+        }
+        if let (Some(audio), Some(video)) = (audio, video) {
+            *self.senders.borrow_mut() = Some((audio, video));
+        }
+    }
+
+    async fn offer(&self) {
+        self.making_offer.set(true);
+        let result = async {
+            JsFuture::from(js_sys::Promise::from(call0(&self.pc, "setLocalDescription")?)).await?;
+            self.send_description();
+            Ok::<_, JsValue>(())
+        }
+        .await;
+        self.making_offer.set(false);
+        if let Err(err) = result {
+            warn(&format!("moim: offer to {} failed: {}", self.id, js_error(&err)));
+        }
+    }
+
+    fn send_description(&self) {
+        if let Some(desc) = self.pc.local_description() {
+            (self.events.signal)(Signal::Description { sdp_type: sdp_type_name(desc.type_()).into(), sdp: desc.sdp() });
+        }
+    }
+
+    /// Queues a signal from the remote side; they are applied in order.
+    pub fn receive(self: &Rc<Self>, signal: Signal) {
+        self.inbox.borrow_mut().push_back(signal);
+        if self.draining.replace(true) {
+            return;
+        }
+        let peer = self.clone();
+        spawn_local(async move {
+            loop {
+                let next = peer.inbox.borrow_mut().pop_front();
+                let Some(signal) = next else { break };
+                if let Err(err) = peer.apply(signal).await {
+                    warn(&format!("moim: signal from {} failed: {}", peer.id, js_error(&err)));
+                }
+            }
+            peer.draining.set(false);
+        });
+    }
+
+    async fn apply(&self, signal: Signal) -> Result<(), JsValue> {
+        match signal {
+            Signal::Description { sdp_type, sdp } => {
+                let ty = match sdp_type.as_str() {
+                    "offer" => RtcSdpType::Offer,
+                    "answer" => RtcSdpType::Answer,
+                    "pranswer" => RtcSdpType::Pranswer,
+                    "rollback" => RtcSdpType::Rollback,
+                    other => return Err(JsValue::from_str(&format!("unknown description type {other:?}"))),
+                };
+                let is_offer = ty == RtcSdpType::Offer;
+                let collision =
+                    is_offer && (self.making_offer.get() || self.pc.signaling_state() != RtcSignalingState::Stable);
+                self.ignore_offer.set(!self.polite && collision);
+                if self.ignore_offer.get() {
+                    return Ok(());
+                }
+                let init = RtcSessionDescriptionInit::new(ty);
+                init.set_sdp(&sdp);
+                JsFuture::from(self.pc.set_remote_description(&init)).await?;
+                if is_offer {
+                    self.adopt_transceivers();
+                    JsFuture::from(js_sys::Promise::from(call0(&self.pc, "setLocalDescription")?)).await?;
+                    self.send_description();
+                }
+            }
+            Signal::Candidate { candidate, sdp_mid, sdp_m_line_index } => {
+                let init = RtcIceCandidateInit::new(&candidate);
+                init.set_sdp_mid(sdp_mid.as_deref());
+                init.set_sdp_m_line_index(sdp_m_line_index);
+                let added = JsFuture::from(self.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init))).await;
+                // Candidates for an offer this side ignored are expected to fail.
+                if let Err(err) = added {
+                    if !self.ignore_offer.get() {
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends another track (or none) as camera or microphone, without renegotiating.
+    pub fn replace(&self, video: bool, track: Option<&MediaStreamTrack>) {
+        {
+            let mut local = self.local.borrow_mut();
+            let slot = if video { &mut local.video } else { &mut local.audio };
+            *slot = track.cloned();
+        }
+        let sender = self.senders.borrow().as_ref().map(|(a, v)| if video { v.clone() } else { a.clone() });
+        if let Some(sender) = sender {
+            let promise = sender.replace_track(track);
+            let id = self.id;
+            spawn_local(async move {
+                if let Err(err) = JsFuture::from(promise).await {
+                    warn(&format!("moim: replacing a track for {id} failed: {}", js_error(&err)));
+                }
+            });
+        }
+    }
+
+    /// Closes the connection and detaches every handler.
+    pub fn close(&self) {
+        self.pc.close();
+        for (event, handler) in self.handlers.borrow_mut().drain(..) {
+            let _ = self.pc.remove_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
+        }
+    }
+}

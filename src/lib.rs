@@ -1,0 +1,64 @@
+//! # moim (모임, "a gathering")
+//!
+//! A video-meeting web app in Rust end to end. The server renders each page,
+//! the page hydrates into a WebAssembly client, and the browsers of a room
+//! talk to each other directly over WebRTC (full mesh). The server only
+//! introduces them over a websocket (signaling), hands out ICE servers and
+//! keeps the rooms.
+//!
+//! # Layout
+//!
+//! The world a file runs in shows in its path: `server/` is compiled only
+//! with feature `ssr`, `client/` only with feature `hydrate`, everything else
+//! in both.
+//!
+//! - `protocol.rs`: the signaling messages, one serde enum each way, shared by
+//!   server and client (`docs/protocol.md` says the same in prose).
+//! - `app.rs`: `shell()`, `App` and the routes; `app/` holds the pages and
+//!   components:
+//!   - `home.rs`: the landing page (New meeting, Join by link or code);
+//!   - `room.rs`: the room page, prejoin form and in-call screen;
+//!   - `tile.rs`: one participant's video tile;
+//!   - `state.rs`: the reactive state of a call that the views read and the
+//!     client writes.
+//! - `server.rs` (`ssr`): `run(listener, config, shutdown)` and the router;
+//!   `server/` holds:
+//!   - `config.rs`: run-time settings from `Leptos.toml`, env and flags;
+//!   - `rooms.rs`: who is in which room, fan-out with bounded outboxes;
+//!   - `signal.rs`: the signaling websocket, one reader and one writer task.
+//! - `client.rs` (`hydrate`): the browser side of a call; `client/` holds:
+//!   - `media.rs`: camera and microphone capture, device lists;
+//!   - `signaling.rs`: the websocket to the server;
+//!   - `peer.rs`: one RTCPeerConnection with perfect negotiation;
+//!   - `call.rs`: the mesh: one peer per remote participant, driven by
+//!     signaling, writing the call state.
+//! - `main.rs` (`ssr`): reads settings, binds, calls `server::run`.
+//!
+//! # Choices
+//!
+//! - The browser code talks to web-sys directly rather than through
+//!   leptos-use: the call needs per-track control (replaceTrack, fallbacks
+//!   from camera+mic to either alone, device ids) and websocket close codes
+//!   that the generic hooks hide, and every hook pulled in adds to the WASM
+//!   every participant downloads before joining.
+//! - Signaling is a plain axum websocket route, not a Leptos server function;
+//!   `server/signal.rs` says why.
+
+// Leptos view types nest deeply.
+#![recursion_limit = "256"]
+
+pub mod app;
+pub mod protocol;
+
+#[cfg(feature = "hydrate")]
+pub mod client;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The WASM entry point: attaches the client to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

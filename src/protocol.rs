@@ -1,0 +1,278 @@
+//! The signaling protocol: one message type per direction, JSON with a `type` tag.
+//!
+//! Both the server and the browser client compile this file, so the two sides
+//! cannot disagree about a field name. `docs/protocol.md` describes every
+//! message in prose with an example; a unit test parses each of those examples.
+//!
+//! Decoding never panics: any frame the server receives goes through
+//! [`ClientMsg::decode`], which answers with a typed [`ProtocolError`] that the
+//! server sends back as [`ServerMsg::Error`].
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// Bumped whenever a message changes shape. A client that sends another
+/// version in `join` is refused with [`ErrorCode::Version`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest frame either side accepts, in bytes. An SDP offer with many
+/// tracks stays well under 16 KiB; 64 KiB leaves room without letting one
+/// client make the server buffer megabytes.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// The longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Identifies a participant for the lifetime of one signaling session.
+/// The server makes it; clients never choose their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PeerId(pub Uuid);
+
+impl PeerId {
+    pub fn random() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Identifies a room. Always a UUID, so a room link cannot be guessed;
+/// [`RoomId::parse_link`] accepts a bare code or a whole pasted link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RoomId(pub Uuid);
+
+impl RoomId {
+    pub fn random() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Reads a room code, or a link whose last path segment is one
+    /// (`https://host/r/<id>`, with or without a query or fragment).
+    pub fn parse_link(input: &str) -> Option<Self> {
+        let input = input.trim();
+        let path = input.split(['?', '#']).next().unwrap_or_default();
+        let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        Uuid::try_parse(last).ok().map(Self)
+    }
+
+    /// The page a participant opens to join this room.
+    pub fn path(&self) -> String {
+        format!("/r/{}", self.0)
+    }
+}
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What a participant is sending right now. Shown on their tile by everyone else.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaState {
+    /// The microphone is on and not muted.
+    pub audio: bool,
+    /// The camera is on.
+    pub video: bool,
+}
+
+/// A participant as the others see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    pub id: PeerId,
+    pub name: String,
+    pub media: MediaState,
+}
+
+/// One entry of `RTCConfiguration.iceServers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// What one peer connection tells the other, relayed unread by the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// An SDP offer or answer (`sdp_type` is `offer`, `answer`, `pranswer` or `rollback`).
+    Description { sdp_type: String, sdp: String },
+    /// A trickled ICE candidate; `candidate` is empty for end-of-candidates.
+    Candidate {
+        candidate: String,
+        #[serde(default)]
+        sdp_mid: Option<String>,
+        #[serde(default)]
+        sdp_m_line_index: Option<u16>,
+    },
+}
+
+/// Everything a browser may send to the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// The first message on a socket: enter a room.
+    Join {
+        version: u32,
+        room: RoomId,
+        name: String,
+        media: MediaState,
+    },
+    /// Relay a signal to one peer in the same room.
+    Signal { to: PeerId, signal: Signal },
+    /// My camera or microphone changed.
+    Media { media: MediaState },
+    /// Keepalive; the server answers `pong`.
+    Ping,
+    /// I am leaving; the server tells the others at once and closes the socket.
+    Leave,
+}
+
+/// Everything the server may send to a browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// The answer to `join`: who you are and who is already there.
+    Welcome {
+        version: u32,
+        you: PeerId,
+        room: RoomId,
+        peers: Vec<PeerInfo>,
+        ice_servers: Vec<IceServer>,
+    },
+    /// Someone entered the room after you.
+    PeerJoined { peer: PeerInfo },
+    /// Someone left, closed the tab, or lost the connection.
+    PeerLeft { id: PeerId },
+    /// A signal from a peer in your room.
+    Signal { from: PeerId, signal: Signal },
+    /// A peer's camera or microphone changed.
+    Media { id: PeerId, media: MediaState },
+    /// The answer to `ping`.
+    Pong,
+    /// Something you sent was refused; the socket stays open unless said otherwise.
+    Error { code: ErrorCode, message: String },
+}
+
+/// Why a message was refused. The `message` beside it is for people; this is for code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or a known type with missing or wrong fields.
+    Malformed,
+    /// A `type` this server does not know.
+    UnknownType,
+    /// The frame is larger than [`MAX_FRAME_BYTES`].
+    TooLarge,
+    /// Binary frames are not part of the protocol.
+    Binary,
+    /// `join` carried another protocol version.
+    Version,
+    /// The message needs a `join` first.
+    NotJoined,
+    /// A second `join` on the same socket.
+    AlreadyJoined,
+    /// The name is empty or too long.
+    BadName,
+    /// The addressed peer is not in your room.
+    UnknownPeer,
+    /// The room already holds as many participants as the server allows.
+    RoomFull,
+    /// The client sends faster than the server allows.
+    RateLimited,
+    /// The server is failing; try again.
+    Internal,
+}
+
+/// A frame the server could not accept, with the code sent back for it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("frame of {0} bytes is over the {MAX_FRAME_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("binary frames are not part of the protocol")]
+    Binary,
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+    #[error("malformed message: {0}")]
+    Malformed(String),
+}
+
+impl ProtocolError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::TooLarge(_) => ErrorCode::TooLarge,
+            Self::Binary => ErrorCode::Binary,
+            Self::UnknownType(_) => ErrorCode::UnknownType,
+            Self::Malformed(_) => ErrorCode::Malformed,
+        }
+    }
+
+    /// The reply the server sends for this error.
+    pub fn to_reply(&self) -> ServerMsg {
+        ServerMsg::error(self.code(), self.to_string())
+    }
+}
+
+/// The `type` values of [`ClientMsg`], to tell an unknown type from a malformed one.
+const CLIENT_TYPES: &[&str] = &["join", "signal", "media", "ping", "leave"];
+
+impl ClientMsg {
+    /// Parses one text frame from a browser.
+    pub fn decode(text: &str) -> Result<Self, ProtocolError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(ProtocolError::TooLarge(text.len()));
+        }
+        serde_json::from_str(text).map_err(|err| {
+            #[derive(Deserialize)]
+            struct Tag {
+                #[serde(rename = "type")]
+                kind: String,
+            }
+            match serde_json::from_str::<Tag>(text) {
+                Ok(Tag { kind }) if !CLIENT_TYPES.contains(&kind.as_str()) => {
+                    ProtocolError::UnknownType(kind.chars().take(64).collect())
+                }
+                _ => ProtocolError::Malformed(err.to_string()),
+            }
+        })
+    }
+
+    pub fn encode(&self) -> String {
+        // Serialising these plain structs cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl ServerMsg {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Error { code, message: message.into() }
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parses one frame from the server (used by the browser and by tests).
+    pub fn decode(text: &str) -> Result<Self, ProtocolError> {
+        serde_json::from_str(text).map_err(|err| ProtocolError::Malformed(err.to_string()))
+    }
+}
+
+/// Trims a display name and checks its length; `None` if it is unusable.
+pub fn clean_name(name: &str) -> Option<String> {
+    let name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
+    (!name.is_empty() && name.chars().count() <= MAX_NAME_CHARS).then_some(name)
+}
+
+#[cfg(test)]
+mod tests;

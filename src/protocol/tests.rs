@@ -1,0 +1,150 @@
+use super::*;
+
+fn peer() -> PeerId {
+    PeerId(Uuid::from_u128(7))
+}
+
+fn every_client_msg() -> Vec<ClientMsg> {
+    vec![
+        ClientMsg::Join {
+            version: PROTOCOL_VERSION,
+            room: RoomId(Uuid::from_u128(1)),
+            name: "Ada".into(),
+            media: MediaState { audio: true, video: false },
+        },
+        ClientMsg::Signal {
+            to: peer(),
+            signal: Signal::Description { sdp_type: "offer".into(), sdp: "v=0\r\n".into() },
+        },
+        ClientMsg::Signal {
+            to: peer(),
+            signal: Signal::Candidate {
+                candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+                sdp_mid: Some("0".into()),
+                sdp_m_line_index: Some(0),
+            },
+        },
+        ClientMsg::Media { media: MediaState::default() },
+        ClientMsg::Ping,
+        ClientMsg::Leave,
+    ]
+}
+
+fn every_server_msg() -> Vec<ServerMsg> {
+    let info = PeerInfo { id: peer(), name: "Grace".into(), media: MediaState { audio: true, video: true } };
+    vec![
+        ServerMsg::Welcome {
+            version: PROTOCOL_VERSION,
+            you: PeerId(Uuid::from_u128(8)),
+            room: RoomId(Uuid::from_u128(1)),
+            peers: vec![info.clone()],
+            ice_servers: vec![IceServer {
+                urls: vec!["turn:127.0.0.1:3478".into()],
+                username: Some("1700000000:x".into()),
+                credential: Some("secret".into()),
+            }],
+        },
+        ServerMsg::PeerJoined { peer: info },
+        ServerMsg::PeerLeft { id: peer() },
+        ServerMsg::Signal {
+            from: peer(),
+            signal: Signal::Candidate { candidate: String::new(), sdp_mid: None, sdp_m_line_index: None },
+        },
+        ServerMsg::Media { id: peer(), media: MediaState { audio: false, video: true } },
+        ServerMsg::Pong,
+        ServerMsg::error(ErrorCode::UnknownPeer, "no such peer"),
+    ]
+}
+
+#[test]
+fn every_client_message_round_trips() {
+    for msg in every_client_msg() {
+        assert_eq!(ClientMsg::decode(&msg.encode()), Ok(msg));
+    }
+}
+
+#[test]
+fn every_server_message_round_trips() {
+    for msg in every_server_msg() {
+        assert_eq!(ServerMsg::decode(&msg.encode()), Ok(msg));
+    }
+}
+
+#[test]
+fn oversized_frames_are_refused_before_parsing() {
+    let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+    let err = ClientMsg::decode(&big).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TooLarge);
+}
+
+#[test]
+fn unknown_types_and_malformed_frames_get_their_own_codes() {
+    let cases = [
+        (r#"{"type":"teleport"}"#, ErrorCode::UnknownType),
+        (r#"{"type":42}"#, ErrorCode::Malformed),
+        (r#"{"to":"x"}"#, ErrorCode::Malformed),
+        ("not json", ErrorCode::Malformed),
+        ("", ErrorCode::Malformed),
+        (r#"{"type":"signal","to":"not-a-uuid","signal":{"kind":"candidate","candidate":""}}"#, ErrorCode::Malformed),
+        (r#"{"type":"join","version":1}"#, ErrorCode::Malformed),
+        (r#"{"type":"signal","to":"00000000-0000-0000-0000-000000000007","signal":{"kind":"smoke"}}"#, ErrorCode::Malformed),
+        ("[1,2,3]", ErrorCode::Malformed),
+        ("\u{0}\u{ffff}", ErrorCode::Malformed),
+    ];
+    for (frame, code) in cases {
+        let err = ClientMsg::decode(frame).unwrap_err();
+        assert_eq!(err.code(), code, "{frame:?} gave {err}");
+        match err.to_reply() {
+            ServerMsg::Error { code: sent, message } => {
+                assert_eq!(sent, code);
+                assert!(!message.is_empty());
+            }
+            other => panic!("reply was {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn room_links_and_codes_parse() {
+    let id = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    for input in [
+        id.to_string(),
+        format!("  {id}  "),
+        format!("http://127.0.0.1:3000/r/{id}"),
+        format!("https://meet.example/r/{id}/?x=1#top"),
+    ] {
+        assert_eq!(RoomId::parse_link(&input).map(|r| r.to_string()).as_deref(), Some(id), "{input}");
+    }
+    for bad in ["", "hello", "/r/", "https://x/r/123"] {
+        assert_eq!(RoomId::parse_link(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn names_are_trimmed_and_bounded() {
+    assert_eq!(clean_name("  Ada \n").as_deref(), Some("Ada"));
+    assert_eq!(clean_name("   "), None);
+    assert_eq!(clean_name(&"x".repeat(MAX_NAME_CHARS + 1)), None);
+    assert_eq!(clean_name("a\u{7}b").as_deref(), Some("ab"));
+}
+
+/// Every JSON example in docs/protocol.md parses as a message of one direction
+/// and encodes back to the same JSON, so the document cannot drift from the code.
+#[test]
+fn protocol_doc_examples_parse() {
+    let doc = include_str!("../../docs/protocol.md");
+    let mut examples = 0;
+    for block in doc.split("```json").skip(1) {
+        let json = block.split("```").next().unwrap_or_default().trim();
+        let value: serde_json::Value = serde_json::from_str(json).expect(json);
+        let again = match (ClientMsg::decode(json), ServerMsg::decode(json)) {
+            (Ok(msg), _) => serde_json::to_value(msg),
+            (_, Ok(msg)) => serde_json::to_value(msg),
+            (Err(a), Err(b)) => panic!("example parses in neither direction ({a}; {b}):\n{json}"),
+        }
+        .unwrap();
+        assert_eq!(again, value, "example does not round-trip:\n{json}");
+        examples += 1;
+    }
+    assert!(examples >= 12, "only {examples} examples found");
+}

@@ -1,0 +1,99 @@
+//! Runtime settings: defaults, then `Leptos.toml`, then `MOIM_*` environment
+//! variables and command-line flags (see `moim --help`).
+//!
+//! cargo-leptos reads only `[package.metadata.leptos]` in `Cargo.toml` (how to
+//! build). `Leptos.toml` holds how to *run*: where to listen, which ICE servers
+//! browsers get, and the limits. Nothing is written in both places.
+
+use crate::protocol::IceServer;
+use serde::Deserialize;
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+/// Everything the server needs to know at run time.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the HTTP and signaling server listens.
+    pub address: SocketAddr,
+    /// Handed to every browser in `welcome`. Empty by default: a self-hosted app
+    /// must not call out to a public STUN server, and browsers on one network
+    /// connect through their host candidates.
+    pub ice_servers: Vec<IceServer>,
+    /// The most participants in one room (the full mesh grows as n²).
+    pub room_capacity: usize,
+    /// Origins, besides the page's own, allowed to open the signaling socket
+    /// (for example `https://meet.example.org` behind a proxy that rewrites Host).
+    pub allowed_origins: Vec<String>,
+    /// Seconds a socket may stay silent before it is dropped. Clients ping
+    /// every 15 s, so this only removes dead connections.
+    pub idle_timeout_secs: u64,
+    /// Seconds a new socket has to send `join`.
+    pub join_timeout_secs: u64,
+    /// Messages queued for one slow client before the server closes it.
+    pub send_queue: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            address: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            ice_servers: Vec::new(),
+            room_capacity: 8,
+            allowed_origins: Vec::new(),
+            idle_timeout_secs: 45,
+            join_timeout_secs: 10,
+            send_queue: 256,
+        }
+    }
+}
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path} is not valid moim settings: {source}")]
+    Parse { path: String, source: toml::de::Error },
+}
+
+impl Config {
+    /// Reads a settings file. A missing file means the defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text).map_err(|source| ConfigError::Parse { path: shown, source }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read { path: shown, source }),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+
+    pub fn join_timeout(&self) -> Duration {
+        Duration::from_secs(self.join_timeout_secs.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped Leptos.toml must parse and keep the app local-only by default.
+    #[test]
+    fn shipped_settings_parse() {
+        let config = Config::parse(include_str!("../../Leptos.toml")).expect("Leptos.toml");
+        assert!(config.ice_servers.is_empty(), "no ICE server may be called by default");
+        assert_eq!(config.address, Config::default().address);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(Config::parse("adress = \"127.0.0.1:1\"").is_err());
+    }
+}

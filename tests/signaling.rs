@@ -1,0 +1,177 @@
+//! The signaling server, end to end over real websockets.
+
+mod support;
+
+use moim::{
+    protocol::{ClientMsg, ErrorCode, PeerId, RoomId, ServerMsg, Signal, MAX_FRAME_BYTES},
+    server::config::Config,
+};
+use support::{join, Server};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+fn offer() -> Signal {
+    Signal::Description { sdp_type: "offer".into(), sdp: "v=0\r\n".into() }
+}
+
+fn error_code(msg: ServerMsg) -> ErrorCode {
+    match msg {
+        ServerMsg::Error { code, message } => {
+            assert!(!message.is_empty(), "errors carry a sentence");
+            code
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn joiners_get_the_peer_list_and_the_room_hears_of_them() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut ada, ada_id, peers) = server.joined(room, "Ada").await;
+    assert!(peers.is_empty());
+
+    let (_grace, grace_id, peers) = server.joined(room, "Grace").await;
+    assert_eq!(peers.len(), 1);
+    assert_eq!((peers[0].id, peers[0].name.as_str()), (ada_id, "Ada"));
+
+    match ada.recv().await {
+        ServerMsg::PeerJoined { peer } => assert_eq!((peer.id, peer.name.as_str()), (grace_id, "Grace")),
+        other => panic!("expected peer_joined, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn signals_reach_one_peer_and_never_another_room() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut ada, ada_id, _) = server.joined(room, "Ada").await;
+    let (mut grace, grace_id, _) = server.joined(room, "Grace").await;
+    let (mut linus, _, _) = server.joined(room, "Linus").await;
+    let (mut other, _, peers) = server.joined(RoomId::random(), "Elsewhere").await;
+    assert!(peers.is_empty(), "a room is not shared with another");
+
+    let _ = ada.recv().await; // Grace joined
+    let _ = ada.recv().await; // Linus joined
+    ada.send(&ClientMsg::Signal { to: grace_id, signal: offer() }).await;
+    let _ = grace.recv().await; // Linus joined
+    assert_eq!(grace.recv().await, ServerMsg::Signal { from: ada_id, signal: offer() });
+
+    linus.expect_nothing_pending().await;
+    other.expect_nothing_pending().await;
+
+    // The other room cannot address Ada even knowing her id.
+    other.send(&ClientMsg::Signal { to: ada_id, signal: offer() }).await;
+    assert_eq!(error_code(other.recv().await), ErrorCode::UnknownPeer);
+    ada.expect_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn malformed_frames_get_typed_errors_and_the_socket_survives() {
+    let server = Server::start().await;
+    let (mut ada, _, _) = server.joined(RoomId::random(), "Ada").await;
+    let cases: &[(&str, ErrorCode)] = &[
+        ("garbage", ErrorCode::Malformed),
+        (r#"{"type":"teleport"}"#, ErrorCode::UnknownType),
+        (r#"{"type":"signal","to":"nope"}"#, ErrorCode::Malformed),
+        (r#"{"type":"join","version":1}"#, ErrorCode::Malformed),
+    ];
+    for (frame, code) in cases {
+        ada.send_text(frame).await;
+        assert_eq!(error_code(ada.recv().await), *code, "{frame}");
+    }
+    use futures_util::SinkExt;
+    ada.ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    assert_eq!(error_code(ada.recv().await), ErrorCode::Binary);
+
+    ada.send(&ClientMsg::Signal { to: PeerId::random(), signal: offer() }).await;
+    assert_eq!(error_code(ada.recv().await), ErrorCode::UnknownPeer);
+    ada.send(&join(RoomId::random(), "Ada")).await;
+    assert_eq!(error_code(ada.recv().await), ErrorCode::AlreadyJoined);
+
+    ada.expect_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn messages_before_join_and_bad_joins_are_refused() {
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    client.send(&ClientMsg::Media { media: Default::default() }).await;
+    assert_eq!(error_code(client.recv().await), ErrorCode::NotJoined);
+    client.send(&join(RoomId::random(), "   ")).await;
+    assert_eq!(error_code(client.recv().await), ErrorCode::BadName);
+    client
+        .send_text(&format!(
+            r#"{{"type":"join","version":999,"room":"{}","name":"Ada","media":{{"audio":true,"video":true}}}}"#,
+            RoomId::random()
+        ))
+        .await;
+    assert_eq!(error_code(client.recv().await), ErrorCode::Version);
+    client.expect_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn oversized_frames_are_refused_and_the_socket_closed() {
+    let server = Server::start().await;
+    let (mut ada, _, _) = server.joined(RoomId::random(), "Ada").await;
+    let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+    ada.send_text(&big).await;
+    assert_eq!(error_code(ada.recv().await), ErrorCode::TooLarge);
+    let frame = ada.closed().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1009);
+}
+
+#[tokio::test]
+async fn a_closed_socket_makes_the_others_see_peer_left() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut ada, _, _) = server.joined(room, "Ada").await;
+    let (grace, grace_id, _) = server.joined(room, "Grace").await;
+    let _ = ada.recv().await; // Grace joined
+    drop(grace); // no close handshake: like a crashed tab
+    assert_eq!(ada.recv().await, ServerMsg::PeerLeft { id: grace_id });
+
+    let (mut linus, linus_id, _) = server.joined(room, "Linus").await;
+    let _ = ada.recv().await; // Linus joined
+    linus.send(&ClientMsg::Leave).await;
+    assert_eq!(linus.closed().await.map(|f| u16::from(f.code)), Some(1000));
+    assert_eq!(ada.recv().await, ServerMsg::PeerLeft { id: linus_id });
+}
+
+#[tokio::test]
+async fn media_changes_reach_the_others() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut ada, ada_id, _) = server.joined(room, "Ada").await;
+    let (mut grace, _, _) = server.joined(room, "Grace").await;
+    let _ = ada.recv().await;
+    let muted = moim::protocol::MediaState { audio: false, video: true };
+    ada.send(&ClientMsg::Media { media: muted }).await;
+    assert_eq!(grace.recv().await, ServerMsg::Media { id: ada_id, media: muted });
+    ada.expect_nothing_pending().await;
+    // A newcomer learns the state from the peer list.
+    let (_linus, _, peers) = server.joined(room, "Linus").await;
+    assert_eq!(peers.iter().find(|p| p.id == ada_id).map(|p| p.media), Some(muted));
+}
+
+#[tokio::test]
+async fn a_full_room_refuses_the_next_person() {
+    let server = Server::with(Config { room_capacity: 2, ..Config::default() }).await;
+    let room = RoomId::random();
+    let _a = server.joined(room, "A").await;
+    let _b = server.joined(room, "B").await;
+    let mut c = server.client().await;
+    c.send(&join(room, "C")).await;
+    assert_eq!(error_code(c.recv().await), ErrorCode::RoomFull);
+}
+
+#[tokio::test]
+async fn a_foreign_origin_cannot_open_the_socket() {
+    let server = Server::start().await;
+    let mut request = format!("ws://{}/ws", server.addr).into_client_request().unwrap();
+    request.headers_mut().insert("Origin", "https://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_err());
+
+    let mut request = format!("ws://{}/ws", server.addr).into_client_request().unwrap();
+    request.headers_mut().insert("Origin", format!("http://{}", server.addr).parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}

@@ -1,0 +1,148 @@
+//! A real moim server on 127.0.0.1:0 and tokio-tungstenite clients for it.
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use moim::{
+    protocol::{ClientMsg, MediaState, PeerId, PeerInfo, RoomId, ServerMsg, PROTOCOL_VERSION},
+    server::{self, config::Config},
+};
+use std::{net::SocketAddr, time::Duration};
+use tokio::{net::TcpStream, sync::oneshot};
+use tokio_tungstenite::{
+    tungstenite::{protocol::CloseFrame, Message},
+    MaybeTlsStream, WebSocketStream,
+};
+
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Server {
+    pub async fn start() -> Self {
+        Self::with(Config::default()).await
+    }
+
+    pub async fn with(config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel();
+        tokio::spawn(server::run(listener, config, async {
+            let _ = stopped.await;
+        }));
+        Self { addr, stop: Some(stop) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn client(&self) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr)).await.unwrap();
+        Client { ws }
+    }
+
+    /// A client that has joined `room` as `name`; returns it with its welcome.
+    pub async fn joined(&self, room: RoomId, name: &str) -> (Client, PeerId, Vec<PeerInfo>) {
+        let mut client = self.client().await;
+        client.send(&join(room, name)).await;
+        match client.recv().await {
+            ServerMsg::Welcome { you, peers, .. } => (client, you, peers),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// A plain HTTP/1.1 GET; returns status line, headers and body as text.
+    pub async fn get(&self, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr);
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await.unwrap().unwrap();
+        String::from_utf8_lossy(&response).into_owned()
+    }
+
+    /// A plain HTTP/1.1 POST with an empty body.
+    pub async fn post(&self, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        String::from_utf8_lossy(&response).into_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn join(room: RoomId, name: &str) -> ClientMsg {
+    ClientMsg::Join {
+        version: PROTOCOL_VERSION,
+        room,
+        name: name.into(),
+        media: MediaState { audio: true, video: true },
+    }
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn send(&mut self, msg: &ClientMsg) {
+        self.send_text(&msg.encode()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.unwrap();
+    }
+
+    /// The next frame, whatever it is (fails the test after 5 s).
+    pub async fn next(&mut self) -> Option<Message> {
+        match tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await {
+            Ok(Some(Ok(msg))) => Some(msg),
+            Ok(_) => None,
+            Err(_) => panic!("no frame within 5 s"),
+        }
+    }
+
+    /// The next protocol message (fails the test on anything else).
+    pub async fn recv(&mut self) -> ServerMsg {
+        loop {
+            match self.next().await {
+                Some(Message::Text(text)) => return ServerMsg::decode(&text).expect("server sent valid JSON"),
+                Some(Message::Ping(_) | Message::Pong(_)) => continue,
+                other => panic!("expected a message, got {other:?}"),
+            }
+        }
+    }
+
+    /// Asserts that nothing but the answer to a ping is waiting: the ping is
+    /// a barrier, since the server answers in order.
+    pub async fn expect_nothing_pending(&mut self) {
+        self.send(&ClientMsg::Ping).await;
+        assert_eq!(self.recv().await, ServerMsg::Pong);
+    }
+
+    /// Reads until the server closes; returns its close frame.
+    pub async fn closed(&mut self) -> Option<CloseFrame> {
+        loop {
+            match self.next().await {
+                Some(Message::Close(frame)) => return frame,
+                None => return None,
+                Some(_) => continue,
+            }
+        }
+    }
+}
