@@ -31,6 +31,7 @@ use std::{
     time::Duration,
 };
 use tokio::net::TcpListener;
+use tower_http::{compression::CompressionLayer, CompressionLevel};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -84,6 +85,9 @@ pub fn app(config: Config) -> Router {
         .leptos_routes(&state, routes, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
+        // Pages, JS, WASM and CSS compress well. Level 5 keeps brotli fast
+        // enough to run per request (precompressed files would be cheaper).
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
 }
 
 /// How long open signaling sockets get to finish after shutdown begins.

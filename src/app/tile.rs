@@ -3,7 +3,13 @@
 use super::state::{CallState, Remote};
 use crate::protocol::MediaState;
 use leptos::{html::Video, prelude::*};
+use wasm_bindgen::{closure::Closure, JsValue};
 use web_sys::MediaStream;
+
+thread_local! {
+    /// One shared no-op rejection handler for `play()` promises.
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
+}
 
 /// Keeps a `<video>` element's `srcObject` in step with a stream signal.
 fn bind_stream(video: NodeRef<Video>, stream: RwSignal<Option<MediaStream>, LocalStorage>) {
@@ -12,10 +18,14 @@ fn bind_stream(video: NodeRef<Video>, stream: RwSignal<Option<MediaStream>, Loca
         if let Some(el) = video.get() {
             let el: &web_sys::HtmlMediaElement = &el;
             el.set_src_object(current.as_ref());
-            // Autoplay may be refused (no user gesture yet); the tile then
-            // shows the first frame and plays on the next interaction.
+            // play() is refused when autoplay is blocked or a newer stream
+            // replaced this one; neither is an error worth reporting.
             if current.is_some() {
-                let _ = el.play();
+                if let Ok(playing) = el.play() {
+                    IGNORE.with(|ignore| {
+                        let _ = playing.catch(ignore);
+                    });
+                }
             }
         }
     });

@@ -168,8 +168,8 @@ impl Call {
                 return;
             }
             let why = match reason.as_str() {
-                "" => format!("Lost the connection to the server (code {code}). Calls already connected go on."),
-                r => format!("Lost the connection to the server: {r}. Calls already connected go on."),
+                "" => format!("Lost the connection to the server (code {code}). Reload the page to rejoin."),
+                r => format!("Lost the connection to the server: {r}. Reload the page to rejoin."),
             };
             state.link.set(Link::Lost(why));
         };

@@ -137,13 +137,14 @@ fn protocol_doc_examples_parse() {
     for block in doc.split("```json").skip(1) {
         let json = block.split("```").next().unwrap_or_default().trim();
         let value: serde_json::Value = serde_json::from_str(json).expect(json);
-        let again = match (ClientMsg::decode(json), ServerMsg::decode(json)) {
-            (Ok(msg), _) => serde_json::to_value(msg),
-            (_, Ok(msg)) => serde_json::to_value(msg),
-            (Err(a), Err(b)) => panic!("example parses in neither direction ({a}; {b}):\n{json}"),
-        }
-        .unwrap();
-        assert_eq!(again, value, "example does not round-trip:\n{json}");
+        // A server message may also parse as a client one with fields
+        // ignored, so the example must round-trip in at least one direction.
+        let client = ClientMsg::decode(json).ok().map(|m| serde_json::to_value(m).unwrap());
+        let server = ServerMsg::decode(json).ok().map(|m| serde_json::to_value(m).unwrap());
+        assert!(
+            client.as_ref() == Some(&value) || server.as_ref() == Some(&value),
+            "example does not round-trip as a client or server message:\n{json}"
+        );
         examples += 1;
     }
     assert!(examples >= 12, "only {examples} examples found");

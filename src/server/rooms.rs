@@ -96,7 +96,7 @@ impl Rooms {
     pub fn relay(&self, room_id: RoomId, from: PeerId, to: PeerId, signal: Signal) -> Result<(), RelayError> {
         let mut rooms = self.lock();
         let room = rooms.get_mut(&room_id).ok_or(RelayError::UnknownPeer(to))?;
-        if to == from || !room.contains_key(&to) {
+        if to == from || !room.contains_key(&from) || !room.contains_key(&to) {
             return Err(RelayError::UnknownPeer(to));
         }
         let msg = encode(&ServerMsg::Signal { from, signal });

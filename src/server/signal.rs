@@ -137,7 +137,11 @@ impl Connection {
                 Ok(Some(Err(err))) => {
                     tracing::debug!(%err, "signaling socket failed");
                     self.state.count_rejected();
-                    return self.send(close(close_code::SIZE, "frame too large"));
+                    // tungstenite reports frames over READ_LIMIT as "too long".
+                    return match err.to_string().contains("too long") {
+                        true => self.send(close(close_code::SIZE, "frame too large")),
+                        false => self.send(close(close_code::PROTOCOL, "websocket protocol error")),
+                    };
                 }
                 Ok(Some(Ok(frame))) => frame,
             };

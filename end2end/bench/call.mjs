@@ -1,0 +1,132 @@
+// Call-setup benchmark and room-page weight (`make bench-call`).
+//
+// Starts the release server on 127.0.0.1:3200, then, RUNS times over:
+// Alice joins a fresh room; Bob opens the room page, the join is clicked as
+// soon as the page has hydrated, and the time from Bob's navigation start to
+// the first rendered frame of Alice's video on Bob's page is taken from
+// Bob's own clock (performance.now() is relative to navigation start).
+// Prints every run and the median, then the weight of every file the room
+// page loaded: raw, gzip and brotli as the server sends them.
+import { chromium } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+
+const RUNS = Number(process.env.RUNS ?? 7);
+const PORT = 3200;
+const BASE = `http://127.0.0.1:${PORT}`;
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+async function waitForServer() {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${BASE}/`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not start');
+}
+
+async function newRoom() {
+  const res = await fetch(`${BASE}/new`, { method: 'POST', redirect: 'manual' });
+  return BASE + res.headers.get('location');
+}
+
+async function joinAs(page, url, name) {
+  await page.goto(url);
+  await page.locator('html[data-hydrated]').waitFor();
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
+}
+
+/** One run: ms from Bob's navigation start to Alice's first frame on Bob's page. */
+async function oneRun(browser, loaded) {
+  const url = await newRoom();
+  const alice = await (await browser.newContext()).newPage();
+  await joinAs(alice, url, 'Alice');
+  await alice.getByRole('button', { name: 'Leave' }).waitFor();
+
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  if (loaded) bob.on('response', (r) => loaded.add(r.url()));
+  await joinAs(bob, url, 'Bob');
+  const ms = await bob.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const look = () => {
+          const v = document.querySelector('figure[aria-label="Alice"] video');
+          if (v && v.srcObject) v.requestVideoFrameCallback((now) => resolve(now));
+          else setTimeout(look, 5);
+        };
+        look();
+      }),
+  );
+  await alice.context().close();
+  await bobContext.close();
+  return ms;
+}
+
+async function weight(urls) {
+  const rows = [];
+  for (const url of [...urls].filter((u) => u.startsWith(BASE)).sort()) {
+    rows.push({
+      url: url.slice(BASE.length),
+      raw: await rawSize(url, 'identity'),
+      gzip: await rawSize(url, 'gzip'),
+      br: await rawSize(url, 'br'),
+    });
+  }
+  return rows;
+}
+
+/** Bytes on the wire for one encoding, read with a plain HTTP request. */
+async function rawSize(url, encoding) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers: { 'accept-encoding': encoding } }, (res) => {
+        let n = 0;
+        res.on('data', (chunk) => (n += chunk.length));
+        res.on('end', () => resolve({ bytes: n, encoding: res.headers['content-encoding'] ?? 'identity' }));
+      })
+      .on('error', reject);
+  });
+}
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+
+const server = spawn('./target/release/moim', ['--addr', `127.0.0.1:${PORT}`], { cwd: root, stdio: 'ignore' });
+try {
+  await waitForServer();
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  const loaded = new Set();
+  await oneRun(browser, null); // warm-up: first compile of the WASM module
+  const times = [];
+  for (let i = 0; i < RUNS; i++) {
+    const ms = await oneRun(browser, i === 0 ? loaded : null);
+    times.push(ms);
+    console.log(`run ${i + 1}: ${ms.toFixed(0)} ms`);
+  }
+  await browser.close();
+  const sorted = [...times].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  console.log(`call setup (room page opened -> first remote frame), median of ${RUNS}: ${median.toFixed(0)} ms`);
+
+  const rows = await weight(loaded);
+  const total = { raw: 0, gzip: 0, br: 0 };
+  console.log('\nroom page weight, as served:');
+  for (const r of rows) {
+    console.log(`  ${r.url.padEnd(40)} raw ${kb(r.raw.bytes).padStart(10)}  gzip ${kb(r.gzip.bytes).padStart(10)}  br ${kb(r.br.bytes).padStart(10)}`);
+    total.raw += r.raw.bytes;
+    total.gzip += r.gzip.bytes;
+    total.br += r.br.bytes;
+  }
+  console.log(`room page total (${rows.length} files): raw ${kb(total.raw)}, gzip ${kb(total.gzip)}, brotli ${kb(total.br)}`);
+} finally {
+  server.kill('SIGTERM');
+}

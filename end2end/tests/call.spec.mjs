@@ -1,0 +1,133 @@
+// The call foundation, as people would use it: real Chromium, real WebRTC,
+// fake camera and microphone, one browser context per person.
+import { test, expect, chromium } from '@playwright/test';
+import { newMeeting, join, tile, expectVideoAdvancing, expectLiveAudio, hydrated, pageErrors } from './people.mjs';
+
+test.afterEach(() => {
+  const errors = pageErrors.splice(0);
+  expect(errors, 'no uncaught errors on any page').toEqual([]);
+});
+
+test('two people see and hear each other', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+  const bob = await join(browser, url, 'Bob');
+
+  await expectVideoAdvancing(alice, 'Bob');
+  await expectVideoAdvancing(bob, 'Alice');
+  await expectLiveAudio(alice, 'Bob');
+  await expectLiveAudio(bob, 'Alice');
+  // Each sees their own preview too, named as themselves.
+  await expect(tile(alice, 'Alice (you)')).toBeVisible();
+
+  if (process.env.SCREENSHOTS) {
+    await alice.screenshot({ path: '../docs/two-person-call.png' });
+  }
+});
+
+test('three people each see two others', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const people = {
+    Alice: await join(browser, url, 'Alice', { page }),
+    Bob: await join(browser, url, 'Bob'),
+    Carol: await join(browser, url, 'Carol'),
+  };
+  for (const [me, p] of Object.entries(people)) {
+    await expect(p.locator('.tile:not(.self)')).toHaveCount(2);
+    for (const other of Object.keys(people).filter((n) => n !== me)) {
+      await expectVideoAdvancing(p, other);
+    }
+  }
+});
+
+test('people who leave or close the tab vanish within 2 s', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+  const bob = await join(browser, url, 'Bob');
+  const carol = await join(browser, url, 'Carol');
+  await expect(tile(alice, 'Bob')).toBeVisible();
+  await expect(tile(alice, 'Carol')).toBeVisible();
+
+  await bob.getByRole('button', { name: 'Leave' }).click();
+  await expect(bob.getByRole('heading', { name: 'You left the meeting' })).toBeVisible();
+  await expect(tile(alice, 'Bob')).toHaveCount(0, { timeout: 2_000 });
+  await expect(tile(carol, 'Bob')).toHaveCount(0, { timeout: 2_000 });
+
+  await carol.close();
+  await expect(tile(alice, 'Carol')).toHaveCount(0, { timeout: 2_000 });
+  await expect(alice.locator('.tile:not(.self)')).toHaveCount(0);
+});
+
+test('a muted microphone and a camera turned off show on the other side', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+  const bob = await join(browser, url, 'Bob');
+  await expectVideoAdvancing(bob, 'Alice');
+  const aliceOnBob = tile(bob, 'Alice');
+  await expect(aliceOnBob.getByRole('img', { name: 'Microphone muted' })).toHaveCount(0);
+
+  await alice.getByRole('button', { name: 'Mute microphone' }).click();
+  await expect(aliceOnBob.getByRole('img', { name: 'Microphone muted' })).toBeVisible();
+  await alice.getByRole('button', { name: 'Unmute microphone' }).click();
+  await expect(aliceOnBob.getByRole('img', { name: 'Microphone muted' })).toHaveCount(0);
+
+  await alice.getByRole('button', { name: 'Turn camera off' }).click();
+  await expect(aliceOnBob.getByRole('img', { name: 'Camera off' })).toBeVisible();
+  // The camera is released, not just hidden.
+  await expect
+    .poll(() => alice.evaluate(() => document.querySelector('.tile.self video').srcObject?.getVideoTracks().length ?? 0))
+    .toBe(0);
+
+  await alice.getByRole('button', { name: 'Turn camera on' }).click();
+  await expect(aliceOnBob.getByRole('img', { name: 'Camera off' })).toHaveCount(0);
+  await expectVideoAdvancing(bob, 'Alice');
+});
+
+test('someone who denies camera and microphone is told so and can still watch', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+
+  // A second browser whose permission prompts are all answered "deny".
+  const denying = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream=deny',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  try {
+    const viewer = await (await denying.newContext()).newPage();
+    await viewer.goto(url);
+    await hydrated(viewer);
+    await expect(viewer.getByRole('alert')).toContainText('permission was denied');
+    await expect(viewer.getByRole('alert')).toContainText('watch and listen');
+    await join(denying, url, 'Viewer', { page: viewer });
+
+    await expectVideoAdvancing(viewer, 'Alice');
+    await expectLiveAudio(viewer, 'Alice');
+    await expect(viewer.getByRole('button', { name: 'Turn camera on' })).toBeDisabled();
+    // Alice sees the viewer, with camera and microphone off.
+    await expect(tile(alice, 'Viewer').getByRole('img', { name: 'Camera off' })).toBeVisible();
+    await expect(tile(alice, 'Viewer').getByRole('img', { name: 'Microphone muted' })).toBeVisible();
+  } finally {
+    await denying.close();
+  }
+});
+
+test('the home page works without JavaScript', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/');
+  await page.getByRole('button', { name: 'New meeting' }).click();
+  await expect(page).toHaveURL(/\/r\/[0-9a-f-]{36}$/);
+  const room = page.url().split('/r/')[1];
+  await expect(page.getByText(room)).toBeVisible();
+  await expect(page.getByLabel('Your name')).toBeVisible();
+
+  await page.goto('/');
+  await page.getByLabel('Meeting link or code').fill(`http://elsewhere.example/r/${room}`);
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/r/${room}$`));
+});

@@ -1,0 +1,77 @@
+// Helpers that act as people in a meeting: each person is a separate
+// browser context (own storage, own fake camera and microphone).
+import { expect } from '@playwright/test';
+
+/** Uncaught errors and rejections seen on any person's page; a test fails on any. */
+export const pageErrors = [];
+
+/** Opens the home page and starts a new meeting; returns the room URL. */
+export async function newMeeting(page) {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'New meeting' }).click();
+  await expect(page).toHaveURL(/\/r\/[0-9a-f-]{36}$/);
+  return page.url();
+}
+
+/** Waits until the WebAssembly client has taken over the page. */
+export async function hydrated(page) {
+  await page.locator('html[data-hydrated]').waitFor({ timeout: 30_000 });
+}
+
+/** A person in their own browser context who opens `url` and joins as `name`. */
+export async function join(browser, url, name, { page } = {}) {
+  if (!page) {
+    const context = await browser.newContext();
+    page = await context.newPage();
+  }
+  page.on('pageerror', (err) => pageErrors.push(`[${name}] ${err.message}`));
+  await page.goto(url);
+  await hydrated(page);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
+  await expect(page.getByRole('button', { name: 'Leave' })).toBeVisible();
+  return page;
+}
+
+/** The tile of a participant, found by name as a screen reader would. */
+export function tile(page, name) {
+  return page.getByRole('group', { name, exact: true });
+}
+
+/** Frames rendered by a video element over about one second. */
+export async function framesInOneSecond(video) {
+  return video.evaluate(
+    (v) =>
+      new Promise((resolve) => {
+        if (!v.srcObject || typeof v.requestVideoFrameCallback !== 'function') return resolve(0);
+        let frames = 0;
+        const onFrame = () => {
+          frames += 1;
+          v.requestVideoFrameCallback(onFrame);
+        };
+        v.requestVideoFrameCallback(onFrame);
+        setTimeout(() => resolve(frames), 1000);
+      }),
+  );
+}
+
+/** Asserts that a participant's video shows moving pictures on `page`. */
+export async function expectVideoAdvancing(page, name) {
+  const video = tile(page, name).locator('video');
+  await expect
+    .poll(() => framesInOneSecond(video), {
+      message: `${name}'s video should advance on this page`,
+      timeout: 30_000,
+    })
+    .toBeGreaterThan(4);
+}
+
+/** Asserts that a participant's tile carries a live audio track. */
+export async function expectLiveAudio(page, name) {
+  const video = tile(page, name).locator('video');
+  await expect
+    .poll(() =>
+      video.evaluate((v) => !!v.srcObject && v.srcObject.getAudioTracks().some((t) => t.readyState === 'live')),
+    )
+    .toBe(true);
+}
