@@ -175,3 +175,35 @@ async fn a_foreign_origin_cannot_open_the_socket() {
     request.headers_mut().insert("Origin", format!("http://{}", server.addr).parse().unwrap());
     assert!(tokio_tungstenite::connect_async(request).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_socket_that_never_joins_is_closed() {
+    let server = Server::with(Config { join_timeout_secs: 1, ..Config::default() }).await;
+    let mut client = server.client().await;
+    let frame = client.closed().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), moim::server::signal::CLOSE_NO_JOIN);
+}
+
+#[tokio::test]
+async fn a_silent_participant_is_dropped_and_the_room_told() {
+    let server = Server::with(Config { idle_timeout_secs: 1, ..Config::default() }).await;
+    let room = RoomId::random();
+    let (mut silent, silent_id, _) = server.joined(room, "Silent").await;
+    let (mut chatty, _, _) = server.joined(room, "Chatty").await;
+    // Chatty keeps talking; Silent says nothing and is closed as idle.
+    let frame = tokio::join!(silent.closed(), async {
+        for _ in 0..3 {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            chatty.send(&ClientMsg::Ping).await;
+        }
+    })
+    .0
+    .expect("a close frame");
+    assert_eq!(u16::from(frame.code), moim::server::signal::CLOSE_IDLE);
+    loop {
+        match chatty.recv().await {
+            ServerMsg::Pong => continue,
+            other => break assert_eq!(other, ServerMsg::PeerLeft { id: silent_id }),
+        }
+    }
+}

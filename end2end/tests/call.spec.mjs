@@ -83,6 +83,37 @@ test('a muted microphone and a camera turned off show on the other side', async 
   await expectVideoAdvancing(bob, 'Alice');
 });
 
+test('switching microphone in the call keeps the same connection', async ({ browser, page }) => {
+  // Count peer connections as they are made (the real ones, only counted).
+  await page.addInitScript(() => {
+    const Real = window.RTCPeerConnection;
+    window.__peerConnections = 0;
+    window.RTCPeerConnection = function (...args) {
+      window.__peerConnections += 1;
+      return new Real(...args);
+    };
+    window.RTCPeerConnection.prototype = Real.prototype;
+  });
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+  const bob = await join(browser, url, 'Bob');
+  await expectVideoAdvancing(alice, 'Bob');
+
+  const picker = alice.getByRole('combobox', { name: 'Microphone' });
+  const options = await picker.locator('option').evaluateAll((os) => os.map((o) => ({ value: o.value, label: o.textContent })));
+  test.skip(options.length < 2, 'this browser offers only one microphone');
+  const before = await alice.evaluate(() => window.__peerConnections);
+  const current = await picker.inputValue();
+  const next = options.find((o) => o.value !== current);
+  await picker.selectOption(next.value);
+  await expect
+    .poll(() => alice.evaluate(() => document.querySelector('.tile.self video').srcObject?.getAudioTracks()[0]?.label))
+    .toBe(next.label);
+  expect(await alice.evaluate(() => window.__peerConnections)).toBe(before);
+  await expectLiveAudio(bob, 'Alice');
+  await expectVideoAdvancing(bob, 'Alice');
+});
+
 test('someone who denies camera and microphone is told so and can still watch', async ({ browser, page }) => {
   const url = await newMeeting(page);
   const alice = await join(browser, url, 'Alice', { page });
@@ -114,6 +145,33 @@ test('someone who denies camera and microphone is told so and can still watch', 
   } finally {
     await denying.close();
   }
+});
+
+test('a Join click that lands before the page has hydrated is not lost', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+
+  const bob = await (await browser.newContext()).newPage();
+  // Hold the WebAssembly back until Bob has clicked Join.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await bob.route('**/pkg/*.wasm', async (route) => {
+    await held;
+    try {
+      await route.continue();
+    } catch {
+      // The first page's request went away when the form navigated.
+    }
+  });
+  await bob.goto(url);
+  await bob.getByLabel('Your name').fill('Bob');
+  await bob.getByRole('button', { name: 'Join', exact: true }).click();
+  await expect(bob).toHaveURL(/[?&]join=/);
+  release();
+
+  await expect(bob.getByRole('button', { name: 'Leave' })).toBeVisible();
+  await expectVideoAdvancing(bob, 'Alice');
+  await expectVideoAdvancing(alice, 'Bob');
 });
 
 test('the home page works without JavaScript', async ({ browser }) => {

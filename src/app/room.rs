@@ -8,10 +8,10 @@ use super::{
     tile::{SelfTile, Tile},
     Call,
 };
-use crate::protocol::RoomId;
+use crate::protocol::{MediaState, RoomId};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn RoomPage() -> impl IntoView {
@@ -28,15 +28,30 @@ pub fn RoomPage() -> impl IntoView {
     }
 }
 
+/// Reads a prejoin form that was submitted before the WebAssembly had
+/// loaded: the browser then sent it as `?join&name=…&mic=on&cam=on`.
+fn early_join(state: CallState) -> bool {
+    let query = use_query_map();
+    query.with_untracked(|q| {
+        if q.get("join").is_none() {
+            return false;
+        }
+        state.name.set(q.get("name").unwrap_or_default());
+        state.media.set(MediaState { audio: q.get("mic").is_some(), video: q.get("cam").is_some() });
+        true
+    })
+}
+
 #[component]
 fn Room(room: RoomId) -> impl IntoView {
     let state = CallState::new(room);
+    let join_at_once = early_join(state);
     let call = StoredValue::new_local(None::<Call>);
     // The preview starts once the page runs in a browser; Effects never run
     // during server rendering.
     Effect::new(move |_| {
         if call.with_value(Option::is_none) {
-            call.set_value(Some(Call::preview(state)));
+            call.set_value(Some(Call::preview(state, join_at_once)));
         }
     });
     on_cleanup(move || {
@@ -45,13 +60,12 @@ fn Room(room: RoomId) -> impl IntoView {
             call.leave();
         }
     });
-    let act = move |f: &dyn Fn(&Call)| call.with_value(|c| c.as_ref().map(|c| f(c)));
     let stage = state.stage;
     view! {
         <Title text="Meeting · moim"/>
         <main class="room" data-room=room.to_string()>
             {move || match stage.get() {
-                Stage::Prejoin => view! { <Prejoin state act=Callback::new(move |_| { act(&|c| c.join()); })/> }.into_any(),
+                Stage::Prejoin => view! { <Prejoin state call/> }.into_any(),
                 Stage::InCall => view! { <InCall state call/> }.into_any(),
                 Stage::Left => view! {
                     <section class="page narrow" aria-live="polite">
@@ -73,18 +87,23 @@ fn Room(room: RoomId) -> impl IntoView {
 
 /// Name, preview, device choice, and Join.
 #[component]
-fn Prejoin(state: CallState, act: Callback<()>) -> impl IntoView {
+fn Prejoin(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
     let CallState { room, name, media, notice, .. } = state;
+    // Attribute values for the server-rendered HTML; the props keep them live.
+    let (initial_name, initial) = (name.get_untracked(), media.get_untracked());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        act.run(());
+        call.with_value(|c| if let Some(c) = c { c.join() });
     };
     view! {
         <section class="prejoin">
             <div class="preview">
                 <SelfTile state/>
             </div>
-            <form class="prejoin-form" on:submit=submit>
+            // Before hydration this is a plain GET form back to this page
+            // (see `early_join`), so an early click still joins.
+            <form class="prejoin-form" method="get" on:submit=submit>
+                <input type="hidden" name="join" value=""/>
                 <h1>"Join the meeting"</h1>
                 <p class="room-code">"Meeting code " <code>{room.to_string()}</code></p>
                 <label for="name">"Your name"</label>
@@ -94,6 +113,7 @@ fn Prejoin(state: CallState, act: Callback<()>) -> impl IntoView {
                     required
                     maxlength="64"
                     autocomplete="name"
+                    value=initial_name
                     prop:value=move || name.get()
                     on:input=move |ev| name.set(event_target_value(&ev))
                 />
@@ -101,21 +121,33 @@ fn Prejoin(state: CallState, act: Callback<()>) -> impl IntoView {
                     <label class="switch">
                         <input
                             type="checkbox"
+                            name="mic"
+                            checked=initial.audio
                             prop:checked=move || media.get().audio
-                            on:change=move |ev| media.update(|m| m.audio = event_target_checked(&ev))
+                            prop:disabled=move || !state.has_mic.get()
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                call.with_value(|c| if let Some(c) = c { c.set_audio(on) });
+                            }
                         />
                         " Microphone on"
                     </label>
                     <label class="switch">
                         <input
                             type="checkbox"
+                            name="cam"
+                            checked=initial.video
                             prop:checked=move || media.get().video
-                            on:change=move |ev| media.update(|m| m.video = event_target_checked(&ev))
+                            prop:disabled=move || !state.has_camera.get()
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                call.with_value(|c| if let Some(c) = c { c.set_video(on) });
+                            }
                         />
                         " Camera on"
                     </label>
                 </div>
-                <DevicePickers state call=None/>
+                <DevicePickers state call/>
                 {move || notice.get().map(|text| view! { <p class="notice" role="alert">{text}</p> })}
                 <button type="submit" class="primary big">"Join"</button>
             </form>
@@ -126,7 +158,7 @@ fn Prejoin(state: CallState, act: Callback<()>) -> impl IntoView {
 /// Camera and microphone pickers, filled from `enumerateDevices` once the
 /// browser has granted access (labels are hidden before that).
 #[component]
-fn DevicePickers(state: CallState, call: Option<StoredValue<Option<Call>, LocalStorage>>) -> impl IntoView {
+fn DevicePickers(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
     let pick = move |list: RwSignal<Vec<Device>>, chosen: RwSignal<Option<String>>, label: &'static str, camera: bool| {
         view! {
             <label class="picker">
@@ -137,11 +169,9 @@ fn DevicePickers(state: CallState, call: Option<StoredValue<Option<Call>, LocalS
                     on:change=move |ev| {
                         let id = event_target_value(&ev);
                         chosen.set(Some(id.clone()));
-                        if let Some(call) = call {
-                            call.with_value(|c| if let Some(c) = c {
-                                if camera { c.use_camera(id.clone()) } else { c.use_mic(id.clone()) }
-                            });
-                        }
+                        call.with_value(|c| if let Some(c) = c {
+                            if camera { c.use_camera(id.clone()) } else { c.use_mic(id.clone()) }
+                        });
                     }
                 >
                     <For each=move || list.get() key=|d| d.id.clone() let:device>
@@ -179,6 +209,7 @@ fn InCall(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> im
         <section class="call">
             <header class="call-bar">
                 <span class="people">{move || match count() { 1 => "Only you".to_string(), n => format!("{n} people") }}</span>
+                <CopyLink/>
                 <span class="link-state" role="status">
                     {move || match link.get() {
                         Link::Connecting => "Connecting…".to_string(),
@@ -211,9 +242,26 @@ fn InCall(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> im
                 >
                     {move || if media.get().video { "Turn camera off" } else { "Turn camera on" }}
                 </button>
-                <DevicePickers state call=Some(call)/>
+                <DevicePickers state call/>
                 <button class="control leave" on:click=move |_| act(Box::new(|c| c.leave()))>"Leave"</button>
             </footer>
         </section>
+    }
+}
+
+/// Copies the page's address, so inviting someone is one click and a paste.
+#[component]
+fn CopyLink() -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        let Some(window) = web_sys::window() else { return };
+        let Ok(href) = window.location().href() else { return };
+        let _ = window.navigator().clipboard().write_text(&href);
+        copied.set(true);
+        set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+    };
+    view! {
+        <button class="control small" on:click=copy>"Copy meeting link"</button>
+        <span class="copied" role="status">{move || if copied.get() { "Link copied" } else { "" }}</span>
     }
 }

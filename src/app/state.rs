@@ -117,7 +117,7 @@ pub struct ServerCall;
 #[cfg(not(feature = "hydrate"))]
 #[allow(unused_variables)]
 impl ServerCall {
-    pub fn preview(state: CallState) -> Self {
+    pub fn preview(state: CallState, join_at_once: bool) -> Self {
         Self
     }
     pub fn join(&self) {}

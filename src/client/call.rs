@@ -44,8 +44,10 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 impl Call {
-    /// Starts the prejoin preview: remembered name, camera and microphone, device lists.
-    pub fn preview(state: CallState) -> Self {
+    /// Starts the prejoin preview: remembered name, camera and microphone,
+    /// device lists. With `join_at_once` (the form was sent before the page
+    /// hydrated), joins as soon as the devices are open.
+    pub fn preview(state: CallState, join_at_once: bool) -> Self {
         if let Some(name) = storage().and_then(|s| s.get_item(NAME_KEY).ok().flatten()) {
             if state.name.get_untracked().is_empty() {
                 state.name.set(name);
@@ -72,6 +74,9 @@ impl Call {
             this.set_local(stream);
             if let Some(err) = err {
                 state.notice.set(Some(err.to_string()));
+            }
+            if join_at_once {
+                this.join();
             }
             this.refresh_devices().await;
         });
