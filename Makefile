@@ -20,6 +20,7 @@ run: setup
 
 # Rust unit and integration tests, then the browser tests against a dev build.
 test: setup
+	cargo fmt --check
 	cargo test --features ssr
 	cargo leptos build
 	cd end2end && npx playwright test

@@ -1,7 +1,9 @@
 //! The page shell, the root component and the routes. Compiled for both the
 //! server (rendering) and the browser (hydration).
 
+mod chat;
 mod home;
+mod in_call;
 mod room;
 mod state;
 mod tile;
@@ -13,7 +15,7 @@ use leptos_router::{
     ParamSegment, StaticSegment,
 };
 
-pub use state::{CallState, Device, Link, Remote, Stage};
+pub use state::{CallState, ChatLine, Device, Link, Remote, Stage};
 
 /// The browser side of a call. During server rendering nothing is captured
 /// or connected, so the server gets a stand-in whose methods do nothing; the

@@ -81,6 +81,9 @@ pub struct MediaState {
     pub audio: bool,
     /// The camera is on.
     pub video: bool,
+    /// A screen, window or tab is being shared.
+    #[serde(default)]
+    pub screen: bool,
 }
 
 /// A participant as the others see them.
@@ -122,12 +125,7 @@ pub enum Signal {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     /// The first message on a socket: enter a room.
-    Join {
-        version: u32,
-        room: RoomId,
-        name: String,
-        media: MediaState,
-    },
+    Join { version: u32, room: RoomId, name: String, media: MediaState },
     /// Relay a signal to one peer in the same room.
     Signal { to: PeerId, signal: Signal },
     /// My camera or microphone changed.
@@ -143,13 +141,7 @@ pub enum ClientMsg {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// The answer to `join`: who you are and who is already there.
-    Welcome {
-        version: u32,
-        you: PeerId,
-        room: RoomId,
-        peers: Vec<PeerInfo>,
-        ice_servers: Vec<IceServer>,
-    },
+    Welcome { version: u32, you: PeerId, room: RoomId, peers: Vec<PeerInfo>, ice_servers: Vec<IceServer> },
     /// Someone entered the room after you.
     PeerJoined { peer: PeerInfo },
     /// Someone left, closed the tab, or lost the connection.
@@ -264,6 +256,62 @@ impl ServerMsg {
 
     /// Parses one frame from the server (used by the browser and by tests).
     pub fn decode(text: &str) -> Result<Self, ProtocolError> {
+        serde_json::from_str(text).map_err(|err| ProtocolError::Malformed(err.to_string()))
+    }
+}
+
+/// The longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 4_000;
+
+/// How many chat messages one `history` message carries at most; a long
+/// history goes in several, so each stays far below data-channel limits.
+pub const HISTORY_BATCH: usize = 50;
+
+/// One chat message. It travels only between browsers, on the chat data
+/// channel; the server never sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Made by the sender; merging histories by id removes duplicates.
+    pub id: Uuid,
+    pub from: PeerId,
+    pub name: String,
+    /// Milliseconds since the Unix epoch, by the sender's clock.
+    pub time: f64,
+    pub text: String,
+}
+
+impl ChatMessage {
+    /// Whether a received message is within the limits a sender must keep.
+    pub fn is_valid(&self) -> bool {
+        clean_name(&self.name).is_some()
+            && !self.text.trim().is_empty()
+            && self.text.chars().count() <= MAX_CHAT_CHARS
+            && self.time.is_finite()
+    }
+}
+
+/// What browsers send each other on the chat data channel (see the
+/// "Chat" section of docs/protocol.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PeerMsg {
+    /// A new message from the channel's other end.
+    Chat { message: ChatMessage },
+    /// "Send me the messages you have"; sent when the channel opens.
+    HistoryRequest,
+    /// Part of the answer to `history_request`.
+    History { messages: Vec<ChatMessage> },
+}
+
+impl PeerMsg {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn decode(text: &str) -> Result<Self, ProtocolError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(ProtocolError::TooLarge(text.len()));
+        }
         serde_json::from_str(text).map_err(|err| ProtocolError::Malformed(err.to_string()))
     }
 }

@@ -71,12 +71,8 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 /// Builds the whole HTTP application.
 pub fn app(config: Config) -> Router {
     let leptos = leptos_options(&config);
-    let state = AppState {
-        leptos: leptos.clone(),
-        config: Arc::new(config),
-        rooms: Arc::default(),
-        rejected: Arc::default(),
-    };
+    let state =
+        AppState { leptos: leptos.clone(), config: Arc::new(config), rooms: Arc::default(), rejected: Arc::default() };
     let routes = generate_route_list(App);
     Router::new()
         .route("/ws", get(signal::upgrade))

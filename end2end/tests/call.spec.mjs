@@ -1,12 +1,9 @@
 // The call foundation, as people would use it: real Chromium, real WebRTC,
 // fake camera and microphone, one browser context per person.
 import { test, expect, chromium } from '@playwright/test';
-import { newMeeting, join, tile, expectVideoAdvancing, expectLiveAudio, hydrated, pageErrors } from './people.mjs';
+import { newMeeting, join, tile, expectVideoAdvancing, expectLiveAudio, hydrated, finish, person } from './people.mjs';
 
-test.afterEach(() => {
-  const errors = pageErrors.splice(0);
-  expect(errors, 'no uncaught errors on any page').toEqual([]);
-});
+test.afterEach(finish);
 
 test('two people see and hear each other', async ({ browser, page }) => {
   const url = await newMeeting(page);
@@ -33,7 +30,7 @@ test('three people each see two others', async ({ browser, page }) => {
     Carol: await join(browser, url, 'Carol'),
   };
   for (const [me, p] of Object.entries(people)) {
-    await expect(p.locator('.tile:not(.self)')).toHaveCount(2);
+    await expect(p.locator('.tiles > .tile:not(.self)')).toHaveCount(2);
     for (const other of Object.keys(people).filter((n) => n !== me)) {
       await expectVideoAdvancing(p, other);
     }
@@ -55,7 +52,7 @@ test('people who leave or close the tab vanish within 2 s', async ({ browser, pa
 
   await carol.close();
   await expect(tile(alice, 'Carol')).toHaveCount(0, { timeout: 2_000 });
-  await expect(alice.locator('.tile:not(.self)')).toHaveCount(0);
+  await expect(alice.locator('.tiles > .tile:not(.self)')).toHaveCount(0);
 });
 
 test('a muted microphone and a camera turned off show on the other side', async ({ browser, page }) => {
@@ -151,7 +148,7 @@ test('a Join click that lands before the page has hydrated is not lost', async (
   const url = await newMeeting(page);
   const alice = await join(browser, url, 'Alice', { page });
 
-  const bob = await (await browser.newContext()).newPage();
+  const bob = await person(browser);
   // Hold the WebAssembly back until Bob has clicked Join.
   let release;
   const held = new Promise((resolve) => (release = resolve));

@@ -5,6 +5,25 @@ import { expect } from '@playwright/test';
 /** Uncaught errors and rejections seen on any person's page; a test fails on any. */
 export const pageErrors = [];
 
+/** Browser contexts made for extra people; closed after each test. */
+const contexts = [];
+
+/** A fresh browser context (one person), closed by `finish`. */
+export async function person(browser) {
+  const context = await browser.newContext();
+  contexts.push(context);
+  return context.newPage();
+}
+
+/**
+ * Ends a test: closes every extra person (so no call keeps running into the
+ * next test and loading the machine) and fails on uncaught page errors.
+ */
+export async function finish() {
+  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
+  expect(pageErrors.splice(0), 'no uncaught errors on any page').toEqual([]);
+}
+
 /** Opens the home page and starts a new meeting; returns the room URL. */
 export async function newMeeting(page) {
   await page.goto('/');
@@ -20,10 +39,7 @@ export async function hydrated(page) {
 
 /** A person in their own browser context who opens `url` and joins as `name`. */
 export async function join(browser, url, name, { page } = {}) {
-  if (!page) {
-    const context = await browser.newContext();
-    page = await context.newPage();
-  }
+  if (!page) page = await person(browser);
   page.on('pageerror', (err) => pageErrors.push(`[${name}] ${err.message}`));
   await page.goto(url);
   await hydrated(page);

@@ -4,8 +4,9 @@
 //! usable at once; the camera preview and the call start after hydration.
 
 use super::{
-    state::{CallState, Device, Link, Stage},
-    tile::{SelfTile, Tile},
+    in_call::InCall,
+    state::{CallState, Device, Stage},
+    tile::SelfTile,
     Call,
 };
 use crate::protocol::{MediaState, RoomId};
@@ -37,7 +38,7 @@ fn early_join(state: CallState) -> bool {
             return false;
         }
         state.name.set(q.get("name").unwrap_or_default());
-        state.media.set(MediaState { audio: q.get("mic").is_some(), video: q.get("cam").is_some() });
+        state.media.set(MediaState { audio: q.get("mic").is_some(), video: q.get("cam").is_some(), screen: false });
         true
     })
 }
@@ -93,7 +94,11 @@ fn Prejoin(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> i
     let (initial_name, initial) = (name.get_untracked(), media.get_untracked());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        call.with_value(|c| if let Some(c) = c { c.join() });
+        call.with_value(|c| {
+            if let Some(c) = c {
+                c.join()
+            }
+        });
     };
     view! {
         <section class="prejoin">
@@ -118,34 +123,22 @@ fn Prejoin(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> i
                     on:input=move |ev| name.set(event_target_value(&ev))
                 />
                 <div class="toggles">
-                    <label class="switch">
-                        <input
-                            type="checkbox"
-                            name="mic"
-                            checked=initial.audio
-                            prop:checked=move || media.get().audio
-                            prop:disabled=move || !state.has_mic.get()
-                            on:change=move |ev| {
-                                let on = event_target_checked(&ev);
-                                call.with_value(|c| if let Some(c) = c { c.set_audio(on) });
-                            }
-                        />
-                        " Microphone on"
-                    </label>
-                    <label class="switch">
-                        <input
-                            type="checkbox"
-                            name="cam"
-                            checked=initial.video
-                            prop:checked=move || media.get().video
-                            prop:disabled=move || !state.has_camera.get()
-                            on:change=move |ev| {
-                                let on = event_target_checked(&ev);
-                                call.with_value(|c| if let Some(c) = c { c.set_video(on) });
-                            }
-                        />
-                        " Camera on"
-                    </label>
+                    <Switch
+                        name="mic"
+                        label="Microphone on"
+                        initial=initial.audio
+                        on=Signal::derive(move || media.get().audio)
+                        usable=state.has_mic.into()
+                        set=Callback::new(move |on| call.with_value(|c| if let Some(c) = c { c.set_audio(on) }))
+                    />
+                    <Switch
+                        name="cam"
+                        label="Camera on"
+                        initial=initial.video
+                        on=Signal::derive(move || media.get().video)
+                        usable=state.has_camera.into()
+                        set=Callback::new(move |on| call.with_value(|c| if let Some(c) = c { c.set_video(on) }))
+                    />
                 </div>
                 <DevicePickers state call/>
                 {move || notice.get().map(|text| view! { <p class="notice" role="alert">{text}</p> })}
@@ -155,11 +148,40 @@ fn Prejoin(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> i
     }
 }
 
+/// A prejoin checkbox. Named, so that the form still carries it when sent
+/// before hydration.
+#[component]
+fn Switch(
+    name: &'static str,
+    label: &'static str,
+    initial: bool,
+    on: Signal<bool>,
+    usable: Signal<bool>,
+    set: Callback<bool>,
+) -> impl IntoView {
+    view! {
+        <label class="switch">
+            <input
+                type="checkbox"
+                name=name
+                checked=initial
+                prop:checked=on
+                prop:disabled=move || !usable.get()
+                on:change=move |ev| set.run(event_target_checked(&ev))
+            />
+            " " {label}
+        </label>
+    }
+}
+
 /// Camera and microphone pickers, filled from `enumerateDevices` once the
 /// browser has granted access (labels are hidden before that).
 #[component]
-fn DevicePickers(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
-    let pick = move |list: RwSignal<Vec<Device>>, chosen: RwSignal<Option<String>>, label: &'static str, camera: bool| {
+pub(super) fn DevicePickers(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
+    let pick = move |list: RwSignal<Vec<Device>>,
+                     chosen: RwSignal<Option<String>>,
+                     label: &'static str,
+                     camera: bool| {
         view! {
             <label class="picker">
                 <span>{label}</span>
@@ -188,80 +210,5 @@ fn DevicePickers(state: CallState, call: StoredValue<Option<Call>, LocalStorage>
             {pick(state.cameras, state.camera_id, "Camera", true)}
             {pick(state.mics, state.mic_id, "Microphone", false)}
         </div>
-    }
-}
-
-/// The call: tiles and controls.
-#[component]
-fn InCall(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
-    let CallState { media, link, remotes, notice, has_camera, has_mic, .. } = state;
-    let act = move |f: Box<dyn Fn(&Call)>| call.with_value(|c| if let Some(c) = c { f(c) });
-    let toggle_mic = move |_| {
-        let on = !media.get_untracked().audio;
-        act(Box::new(move |c| c.set_audio(on)));
-    };
-    let toggle_camera = move |_| {
-        let on = !media.get_untracked().video;
-        act(Box::new(move |c| c.set_video(on)));
-    };
-    let count = move || remotes.with(Vec::len) + 1;
-    view! {
-        <section class="call">
-            <header class="call-bar">
-                <span class="people">{move || match count() { 1 => "Only you".to_string(), n => format!("{n} people") }}</span>
-                <CopyLink/>
-                <span class="link-state" role="status">
-                    {move || match link.get() {
-                        Link::Connecting => "Connecting…".to_string(),
-                        Link::Connected => String::new(),
-                        Link::Lost(why) => why,
-                    }}
-                </span>
-            </header>
-            {move || notice.get().map(|text| view! { <p class="notice" role="alert">{text}</p> })}
-            <div class="tiles" data-count=count>
-                <SelfTile state/>
-                <For each=move || remotes.get() key=|r| r.id let:remote>
-                    <Tile remote/>
-                </For>
-            </div>
-            <footer class="controls">
-                <button
-                    class="control"
-                    class:off=move || !media.get().audio
-                    disabled=move || !has_mic.get()
-                    on:click=toggle_mic
-                >
-                    {move || if media.get().audio { "Mute microphone" } else { "Unmute microphone" }}
-                </button>
-                <button
-                    class="control"
-                    class:off=move || !media.get().video
-                    disabled=move || !has_camera.get()
-                    on:click=toggle_camera
-                >
-                    {move || if media.get().video { "Turn camera off" } else { "Turn camera on" }}
-                </button>
-                <DevicePickers state call/>
-                <button class="control leave" on:click=move |_| act(Box::new(|c| c.leave()))>"Leave"</button>
-            </footer>
-        </section>
-    }
-}
-
-/// Copies the page's address, so inviting someone is one click and a paste.
-#[component]
-fn CopyLink() -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let copy = move |_| {
-        let Some(window) = web_sys::window() else { return };
-        let Ok(href) = window.location().href() else { return };
-        let _ = window.navigator().clipboard().write_text(&href);
-        copied.set(true);
-        set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
-    };
-    view! {
-        <button class="control small" on:click=copy>"Copy meeting link"</button>
-        <span class="copied" role="status">{move || if copied.get() { "Link copied" } else { "" }}</span>
     }
 }

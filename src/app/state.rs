@@ -4,7 +4,7 @@
 //! Media streams are JavaScript objects that live on the page's thread, so
 //! they sit in local (non-`Send`) signals.
 
-use crate::protocol::{MediaState, PeerId, RoomId};
+use crate::protocol::{ChatMessage, MediaState, PeerId, RoomId};
 use leptos::prelude::*;
 use web_sys::MediaStream;
 
@@ -44,6 +44,8 @@ pub struct Remote {
     pub media: RwSignal<MediaState>,
     /// Their camera and microphone as received, once the connection is up.
     pub stream: RwSignal<Option<MediaStream>, LocalStorage>,
+    /// The screen they share, while they share one.
+    pub screen: RwSignal<Option<MediaStream>, LocalStorage>,
     /// The peer connection's state (`new`, `connecting`, `connected`, `failed`…).
     pub connection: RwSignal<String>,
 }
@@ -55,6 +57,7 @@ impl Remote {
             name: RwSignal::new(name),
             media: RwSignal::new(media),
             stream: RwSignal::new_local(None),
+            screen: RwSignal::new_local(None),
             connection: RwSignal::new("new".to_string()),
         }
     }
@@ -81,6 +84,20 @@ pub struct CallState {
     /// A problem to tell the person about (denied camera, no microphone…).
     pub notice: RwSignal<Option<String>>,
     pub remotes: RwSignal<Vec<Remote>>,
+    /// The screen this participant shares, while sharing.
+    pub sharing: RwSignal<Option<MediaStream>, LocalStorage>,
+    /// Chat messages, ordered by time, each once.
+    pub chat: RwSignal<Vec<ChatLine>>,
+    pub chat_open: RwSignal<bool>,
+    /// Messages that arrived while the chat panel was closed.
+    pub unread: RwSignal<usize>,
+}
+
+/// A chat message with its time as the reader's clock shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatLine {
+    pub message: ChatMessage,
+    pub clock: String,
 }
 
 impl CallState {
@@ -90,7 +107,7 @@ impl CallState {
             stage: RwSignal::new(Stage::Prejoin),
             link: RwSignal::new(Link::Connecting),
             name: RwSignal::new(String::new()),
-            media: RwSignal::new(MediaState { audio: true, video: true }),
+            media: RwSignal::new(MediaState { audio: true, video: true, screen: false }),
             local: RwSignal::new_local(None),
             has_camera: RwSignal::new(false),
             has_mic: RwSignal::new(false),
@@ -100,6 +117,10 @@ impl CallState {
             mic_id: RwSignal::new(None),
             notice: RwSignal::new(None),
             remotes: RwSignal::new(Vec::new()),
+            sharing: RwSignal::new_local(None),
+            chat: RwSignal::new(Vec::new()),
+            chat_open: RwSignal::new(false),
+            unread: RwSignal::new(0),
         }
     }
 
@@ -126,4 +147,9 @@ impl ServerCall {
     pub fn use_camera(&self, id: String) {}
     pub fn use_mic(&self, id: String) {}
     pub fn leave(&self) {}
+    pub fn share_screen(&self) {}
+    pub fn stop_sharing(&self) {}
+    pub fn send_chat(&self, text: String) -> Result<(), String> {
+        Ok(())
+    }
 }

@@ -12,7 +12,7 @@ thread_local! {
 }
 
 /// Keeps a `<video>` element's `srcObject` in step with a stream signal.
-fn bind_stream(video: NodeRef<Video>, stream: RwSignal<Option<MediaStream>, LocalStorage>) {
+pub(super) fn bind_stream(video: NodeRef<Video>, stream: RwSignal<Option<MediaStream>, LocalStorage>) {
     Effect::new(move |_| {
         let current = stream.get();
         if let Some(el) = video.get() {
@@ -48,65 +48,91 @@ fn Badges(media: Signal<MediaState>) -> impl IntoView {
     }
 }
 
-/// A remote participant: their video and sound, labelled with their name.
+/// The frame every tile shares: video, the initial shown when the camera is
+/// off, and a caption with the name, the badges and `extra`.
 #[component]
-pub fn Tile(remote: Remote) -> impl IntoView {
+fn Frame(
+    label: Signal<String>,
+    stream: RwSignal<Option<MediaStream>, LocalStorage>,
+    media: Signal<MediaState>,
+    camera_off: Signal<bool>,
+    #[prop(optional)] is_self: bool,
+    #[prop(optional)] peer: Option<String>,
+    children: Children,
+) -> impl IntoView {
     let video = NodeRef::<Video>::new();
-    bind_stream(video, remote.stream);
-    let name = remote.name;
-    let media = remote.media;
-    let connecting = move || {
-        let state = remote.connection.get();
-        !matches!(state.as_str(), "connected")
-    };
+    bind_stream(video, stream);
     view! {
-        <figure
-            class="tile"
-            role="group"
-            aria-label=move || name.get()
-            data-peer=remote.id.to_string()
-            class:camera-off=move || !media.get().video
-        >
-            <video node_ref=video autoplay playsinline></video>
-            <div class="avatar" aria-hidden="true">{move || initial(&name.get())}</div>
+        <figure class="tile" class:self=is_self role="group" aria-label=label data-peer=peer class:camera-off=camera_off>
+            // The own preview is muted so nobody hears themselves.
+            <video node_ref=video autoplay playsinline muted=is_self prop:muted=is_self></video>
+            <div class="avatar" aria-hidden="true">{move || initial(&label.get())}</div>
             <figcaption>
-                <span class="name">{move || name.get()}</span>
-                <Badges media=media.into()/>
-                <Show when=connecting>
-                    <span class="state">{move || match remote.connection.get().as_str() {
-                        "failed" | "disconnected" => "connection lost".to_string(),
-                        _ => "connecting…".to_string(),
-                    }}</span>
-                </Show>
+                <span class="name">{label}</span>
+                <Badges media/>
+                {children()}
             </figcaption>
         </figure>
     }
 }
 
-/// This participant's own preview, muted so they do not hear themselves.
+/// A remote participant: their video and sound, labelled with their name.
+#[component]
+pub fn Tile(remote: Remote) -> impl IntoView {
+    let media = remote.media;
+    let connection = remote.connection;
+    let connecting = move || connection.with(|s| s != "connected");
+    view! {
+        <Frame
+            label=remote.name.into()
+            stream=remote.stream
+            media=media.into()
+            camera_off=Signal::derive(move || !media.get().video)
+            peer=remote.id.to_string()
+        >
+            <Show when=connecting>
+                <span class="state">{move || match connection.get().as_str() {
+                    "failed" | "disconnected" => "connection lost",
+                    _ => "connecting…",
+                }}</span>
+            </Show>
+        </Frame>
+    }
+}
+
+/// This participant's own preview.
 #[component]
 pub fn SelfTile(state: CallState) -> impl IntoView {
-    let video = NodeRef::<Video>::new();
-    bind_stream(video, state.local);
-    let name = state.name;
-    let media = state.media;
-    let label = move || match name.get().trim() {
+    let CallState { name, media, local, .. } = state;
+    let label = Signal::derive(move || match name.get().trim() {
         "" => "You".to_string(),
         n => format!("{n} (you)"),
-    };
+    });
     view! {
-        <figure
-            class="tile self"
-            role="group"
-            aria-label=label
-            class:camera-off=move || !media.get().video || state.local.with(Option::is_none)
+        <Frame
+            label
+            stream=local
+            media=media.into()
+            camera_off=Signal::derive(move || !media.get().video || local.with(Option::is_none))
+            is_self=true
         >
-            <video node_ref=video autoplay playsinline muted=true prop:muted=true></video>
-            <div class="avatar" aria-hidden="true">{move || initial(&name.get())}</div>
-            <figcaption>
-                <span class="name">{label}</span>
-                <Badges media=media.into()/>
-            </figcaption>
+            ""
+        </Frame>
+    }
+}
+
+/// A participant's shared screen, shown large while they share.
+#[component]
+pub fn ScreenTile(remote: Remote) -> impl IntoView {
+    let video = NodeRef::<Video>::new();
+    bind_stream(video, remote.screen);
+    let name = remote.name;
+    let shown = move || remote.media.get().screen && remote.screen.with(Option::is_some);
+    let label = move || format!("{}'s screen", name.get());
+    view! {
+        <figure class="tile screen" role="group" aria-label=label hidden=move || !shown()>
+            <video node_ref=video autoplay playsinline></video>
+            <figcaption><span class="name">{label}</span></figcaption>
         </figure>
     }
 }

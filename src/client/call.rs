@@ -5,6 +5,9 @@
 //! on cleanup: the camera light goes off, connections close, and the socket
 //! closes so the others see this participant leave at once.
 
+mod chat;
+mod screen;
+
 use super::{
     media,
     peer::{Events, LocalTracks, Peer},
@@ -36,6 +39,8 @@ struct Inner {
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
     /// The local stream; its tracks are what every peer sends.
     local: RefCell<Option<MediaStream>>,
+    /// The shared screen, while sharing.
+    screen: RefCell<Option<MediaStream>>,
     left: Cell<bool>,
 }
 
@@ -60,6 +65,7 @@ impl Call {
             ice_servers: RefCell::default(),
             peers: RefCell::default(),
             local: RefCell::default(),
+            screen: RefCell::default(),
             left: Cell::new(false),
         }));
         let this = call.clone();
@@ -180,10 +186,7 @@ impl Call {
         };
         match Socket::connect(on_open, on_message, on_close) {
             Ok(socket) => *self.0.socket.borrow_mut() = Some(socket),
-            Err(err) => state.link.set(Link::Lost(format!(
-                "Could not reach the server: {}",
-                super::js_error(&err)
-            ))),
+            Err(err) => state.link.set(Link::Lost(format!("Could not reach the server: {}", super::js_error(&err)))),
         }
     }
 
@@ -217,6 +220,10 @@ impl Call {
             }
             ServerMsg::Media { id, media } => {
                 if let Some(remote) = state.remote(id) {
+                    if !media.screen {
+                        // The next share arrives as a fresh track event.
+                        remote.screen.set(None);
+                    }
                     remote.media.set(media);
                 }
             }
@@ -249,19 +256,31 @@ impl Call {
         let me = self.0.me.get()?;
         let remote = self.0.state.remote(id)?;
         let weak = Rc::downgrade(&self.0);
+        let with_call = Rc::new(move |f: &dyn Fn(Call)| {
+            if let Some(call) = upgrade(&weak) {
+                f(call)
+            }
+        });
+        let (w1, w2, w3) = (with_call.clone(), with_call.clone(), with_call);
         let events = Events {
             signal: Box::new(move |signal| {
-                if let Some(call) = upgrade(&weak) {
-                    call.send(&ClientMsg::Signal { to: id, signal });
-                }
+                w1(&|call| _ = call.send(&ClientMsg::Signal { to: id, signal: signal.clone() }))
             }),
-            track: Box::new(move |track| add_remote_track(remote, track)),
+            track: Box::new(move |track, screen| match screen {
+                true => add_track(remote.screen, track),
+                false => add_track(remote.stream, track),
+            }),
             state: Box::new(move |s| remote.connection.set(s.to_string())),
+            chat_open: Box::new(move || w2(&|call| call.chat_opened(id))),
+            chat: Box::new(move |msg| w3(&|call| call.chat_received(id, msg.clone()))),
         };
         let ice = self.0.ice_servers.borrow().clone();
         match Peer::new(id, me, &ice, self.local_tracks(), initiate, events) {
             Ok(peer) => {
                 self.0.peers.borrow_mut().insert(id, peer.clone());
+                if let Some(screen) = self.0.screen.borrow().as_ref() {
+                    peer.share(Some(screen));
+                }
                 Some(peer)
             }
             Err(err) => {
@@ -393,6 +412,7 @@ impl Call {
     }
 
     fn release(&self) {
+        self.stop_sharing();
         self.0.left.set(true);
         self.0.socket.borrow_mut().take();
         for (_, peer) in self.0.peers.borrow_mut().drain() {
@@ -410,12 +430,12 @@ fn upgrade(weak: &Weak<Inner>) -> Option<Call> {
     weak.upgrade().map(Call)
 }
 
-/// Adds a received track to the participant's stream, so their tile plays
-/// camera and sound together.
-fn add_remote_track(remote: Remote, track: MediaStreamTrack) {
-    let stream = remote.stream.get_untracked().or_else(|| MediaStream::new().ok());
-    let Some(stream) = stream else { return };
-    stream.add_track(&track);
-    remote.stream.set(None);
-    remote.stream.set(Some(stream));
+/// Adds a received track to one of the participant's streams (camera or
+/// screen), so its tile plays picture and sound together.
+fn add_track(stream: RwSignal<Option<MediaStream>, LocalStorage>, track: MediaStreamTrack) {
+    let current = stream.get_untracked().or_else(|| MediaStream::new().ok());
+    let Some(current) = current else { return };
+    current.add_track(&track);
+    stream.set(None);
+    stream.set(Some(current));
 }

@@ -9,7 +9,10 @@ use crate::app::Device;
 use serde_json::json;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{MediaDeviceInfo, MediaDeviceKind, MediaDevices, MediaStream, MediaStreamConstraints, MediaStreamTrack};
+use web_sys::{
+    DisplayMediaStreamConstraints, MediaDeviceInfo, MediaDeviceKind, MediaDevices, MediaStream, MediaStreamConstraints,
+    MediaStreamTrack,
+};
 
 /// Why camera or microphone could not be used, in words a person can act on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -47,9 +50,7 @@ impl MediaError {
 }
 
 fn devices() -> Result<MediaDevices, MediaError> {
-    web_sys::window()
-        .and_then(|w| w.navigator().media_devices().ok())
-        .ok_or(MediaError::Unavailable)
+    web_sys::window().and_then(|w| w.navigator().media_devices().ok()).ok_or(MediaError::Unavailable)
 }
 
 /// Constraints for one kind: a chosen device, or any. 360p at up to 24 fps
@@ -102,13 +103,37 @@ pub async fn capture(mic: Option<&str>, camera: Option<&str>) -> (Option<MediaSt
 
 /// Opens one device of one kind, for switching or turning the camera back on.
 pub async fn capture_one(video: bool, device: Option<&str>) -> Result<MediaStreamTrack, MediaError> {
-    let stream = if video {
-        get_user_media(None, Some(device)).await?
-    } else {
-        get_user_media(Some(device), None).await?
-    };
+    let stream =
+        if video { get_user_media(None, Some(device)).await? } else { get_user_media(Some(device), None).await? };
     let tracks = if video { stream.get_video_tracks() } else { stream.get_audio_tracks() };
     tracks.get(0).dyn_into::<MediaStreamTrack>().map_err(|_| MediaError::NotFound)
+}
+
+/// Why no screen could be shared.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScreenError {
+    #[error("Screen sharing was cancelled.")]
+    Cancelled,
+    #[error("This browser cannot share a screen here.")]
+    Unavailable,
+    #[error("The screen could not be shared ({0}).")]
+    Other(String),
+}
+
+/// Asks the browser for a screen, window or tab, with its sound when the
+/// browser offers it. 15 frames a second keep text sharp at modest bitrates.
+pub async fn capture_screen() -> Result<MediaStream, ScreenError> {
+    let devices = devices().map_err(|_| ScreenError::Unavailable)?;
+    let constraints = DisplayMediaStreamConstraints::new();
+    constraints.set_video(&js_object(&json!({ "frameRate": { "ideal": 15, "max": 30 } })));
+    constraints.set_audio(&JsValue::TRUE);
+    let classify = |err: JsValue| match err.dyn_ref::<web_sys::DomException>().map(|e| e.name()).as_deref() {
+        Some("NotAllowedError" | "AbortError") => ScreenError::Cancelled,
+        Some("NotSupportedError" | "InvalidStateError") => ScreenError::Unavailable,
+        _ => ScreenError::Other(super::js_error(&err)),
+    };
+    let promise = devices.get_display_media_with_constraints(&constraints).map_err(classify)?;
+    Ok(JsFuture::from(promise).await.map_err(classify)?.unchecked_into())
 }
 
 /// The cameras and microphones the browser lists (with labels once access is granted).

@@ -8,11 +8,17 @@
 //! switching or turning off a device is `replaceTrack` on the same sender,
 //! with no renegotiation and no new connection.
 //!
+//! A shared screen rides transceivers of its own, added after those two
+//! (so a receiver tells camera from screen by the transceiver's position)
+//! and renegotiated through the same perfect-negotiation path. Chat rides a
+//! negotiated data channel (id 0) that both sides open on their own, so it
+//! needs no signaling once the connection is up.
+//!
 //! Incoming signals are applied one at a time, in order: a candidate must
 //! not be added before the description it belongs to.
 
 use super::{js_error, js_object, warn};
-use crate::protocol::{IceServer, PeerId, Signal};
+use crate::protocol::{IceServer, PeerId, PeerMsg, Signal};
 use leptos::task::spawn_local;
 use serde_json::json;
 use std::{
@@ -23,17 +29,25 @@ use std::{
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
-    RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
+    EventTarget, MediaStream, MediaStreamTrack, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit,
+    RtcDataChannelState, RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
+    RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
 };
+
+/// A handler registered on the connection or its chat channel.
+type Listener = (EventTarget, &'static str, Closure<dyn FnMut(JsValue)>);
 
 /// What a peer reports to the call.
 pub struct Events {
     /// A signal to relay to the remote side.
     pub signal: Box<dyn Fn(Signal)>,
-    /// A remote track arrived.
-    pub track: Box<dyn Fn(MediaStreamTrack)>,
+    /// A remote track arrived; `true` when it belongs to a shared screen.
+    pub track: Box<dyn Fn(MediaStreamTrack, bool)>,
+    /// The chat channel opened.
+    pub chat_open: Box<dyn Fn()>,
+    /// A message arrived on the chat channel.
+    pub chat: Box<dyn Fn(PeerMsg)>,
     /// The connection state changed (`new`, `connecting`, `connected`, `disconnected`, `failed`, `closed`).
     pub state: Box<dyn Fn(&'static str)>,
 }
@@ -55,9 +69,16 @@ pub struct Peer {
     draining: Cell<bool>,
     local: RefCell<LocalTracks>,
     senders: RefCell<Option<(RtcRtpSender, RtcRtpSender)>>,
+    /// Set once the first offer/answer has made the camera and microphone
+    /// transceivers; the chat channel and screen transceivers come after.
+    ready: Cell<bool>,
+    /// The screen this side shares (if any), and the transceivers it uses.
+    screen: RefCell<Option<MediaStream>>,
+    screen_transceivers: RefCell<Vec<(bool, RtcRtpTransceiver)>>,
+    chat: RefCell<Option<RtcDataChannel>>,
     events: Events,
     // The browser calls these until the connection is closed.
-    handlers: RefCell<Vec<(&'static str, Closure<dyn FnMut(JsValue)>)>>,
+    handlers: RefCell<Vec<Listener>>,
 }
 
 fn state_name(state: RtcPeerConnectionState) -> &'static str {
@@ -112,33 +133,108 @@ impl Peer {
             draining: Cell::new(false),
             local: RefCell::new(local),
             senders: RefCell::new(None),
+            ready: Cell::new(false),
+            screen: RefCell::new(None),
+            screen_transceivers: RefCell::default(),
+            chat: RefCell::new(None),
             events,
             handlers: RefCell::default(),
         });
         peer.listen();
         if initiate {
             peer.add_transceivers();
+            peer.become_ready();
         }
         Ok(peer)
     }
 
-    fn on(self: &Rc<Self>, event: &'static str, f: impl Fn(&Rc<Self>, JsValue) + 'static) {
+    fn on(self: &Rc<Self>, target: &EventTarget, event: &'static str, f: impl Fn(&Rc<Self>, JsValue) + 'static) {
         let weak: Weak<Self> = Rc::downgrade(self);
         let handler = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
             if let Some(peer) = weak.upgrade() {
                 f(&peer, ev);
             }
         });
-        let _ = self.pc.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
-        self.handlers.borrow_mut().push((event, handler));
+        let _ = target.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
+        self.handlers.borrow_mut().push((target.clone(), event, handler));
+    }
+
+    /// Opens the chat channel and sends the screen, once the camera and
+    /// microphone transceivers exist (doing it earlier on the answering side
+    /// would start a second, competing offer).
+    fn become_ready(self: &Rc<Self>) {
+        if self.ready.replace(true) {
+            return;
+        }
+        let init = RtcDataChannelInit::new();
+        init.set_negotiated(true);
+        init.set_id(0);
+        let channel = self.pc.create_data_channel_with_data_channel_dict("chat", &init);
+        self.on(&channel, "open", |peer, _| (peer.events.chat_open)());
+        self.on(&channel, "message", |peer, ev| {
+            let Some(text) = ev.unchecked_into::<MessageEvent>().data().as_string() else { return };
+            match PeerMsg::decode(&text) {
+                Ok(msg) => (peer.events.chat)(msg),
+                Err(err) => warn(&format!("moim: unreadable chat message from {}: {err}", peer.id)),
+            }
+        });
+        *self.chat.borrow_mut() = Some(channel);
+        self.apply_screen();
+    }
+
+    /// Sends a message on the chat channel; false if it is not open yet
+    /// (the other side then asks for history when it opens).
+    pub fn send_chat(&self, msg: &PeerMsg) -> bool {
+        let chat = self.chat.borrow();
+        let Some(channel) = chat.as_ref().filter(|c| c.ready_state() == RtcDataChannelState::Open) else {
+            return false;
+        };
+        channel.send_with_str(&msg.encode()).is_ok()
+    }
+
+    /// Starts (or with `None` stops) sending a shared screen.
+    pub fn share(&self, screen: Option<&MediaStream>) {
+        *self.screen.borrow_mut() = screen.cloned();
+        if self.ready.get() {
+            self.apply_screen();
+        }
+    }
+
+    /// Puts the screen's video (and audio, if any) on this side's screen
+    /// transceivers, making them on first use. Changing their direction
+    /// starts a renegotiation.
+    fn apply_screen(&self) {
+        let screen = self.screen.borrow().clone();
+        for video in [true, false] {
+            let track = screen.as_ref().and_then(|s| super::media::first_track(s, video));
+            let existing = self.screen_transceivers.borrow().iter().find(|(v, _)| *v == video).map(|(_, t)| t.clone());
+            match (existing, track) {
+                (Some(t), Some(track)) => {
+                    let _ = t.sender().replace_track(Some(&track));
+                    t.set_direction(RtcRtpTransceiverDirection::Sendonly);
+                }
+                (Some(t), None) => {
+                    let _ = t.sender().replace_track(None);
+                    t.set_direction(RtcRtpTransceiverDirection::Inactive);
+                }
+                (None, Some(track)) => {
+                    let init = RtcRtpTransceiverInit::new();
+                    init.set_direction(RtcRtpTransceiverDirection::Sendonly);
+                    let t = self.pc.add_transceiver_with_media_stream_track_and_init(&track, &init);
+                    self.screen_transceivers.borrow_mut().push((video, t));
+                }
+                (None, None) => {}
+            }
+        }
     }
 
     fn listen(self: &Rc<Self>) {
-        self.on("negotiationneeded", |peer, _| {
+        let pc: EventTarget = self.pc.clone().into();
+        self.on(&pc, "negotiationneeded", |peer, _| {
             let peer = peer.clone();
             spawn_local(async move { peer.offer().await });
         });
-        self.on("icecandidate", |peer, ev| {
+        self.on(&pc, "icecandidate", |peer, ev| {
             let Some(c) = ev.unchecked_into::<RtcPeerConnectionIceEvent>().candidate() else { return };
             (peer.events.signal)(Signal::Candidate {
                 candidate: c.candidate(),
@@ -146,8 +242,14 @@ impl Peer {
                 sdp_m_line_index: c.sdp_m_line_index(),
             });
         });
-        self.on("track", |peer, ev| (peer.events.track)(ev.unchecked_into::<RtcTrackEvent>().track()));
-        self.on("connectionstatechange", |peer, _| {
+        self.on(&pc, "track", |peer, ev| {
+            let ev: RtcTrackEvent = ev.unchecked_into();
+            // Camera and microphone are the first two transceivers of every
+            // connection; anything after them is a shared screen.
+            let position = peer.pc.get_transceivers().index_of(&ev.transceiver(), 0);
+            (peer.events.track)(ev.track(), position >= 2);
+        });
+        self.on(&pc, "connectionstatechange", |peer, _| {
             let state = peer.pc.connection_state();
             if state == RtcPeerConnectionState::Failed {
                 // A new ICE round, negotiated through the same path, often
@@ -242,7 +344,7 @@ impl Peer {
         });
     }
 
-    async fn apply(&self, signal: Signal) -> Result<(), JsValue> {
+    async fn apply(self: &Rc<Self>, signal: Signal) -> Result<(), JsValue> {
         match signal {
             Signal::Description { sdp_type, sdp } => {
                 let ty = match sdp_type.as_str() {
@@ -266,13 +368,15 @@ impl Peer {
                     self.adopt_transceivers();
                     JsFuture::from(js_sys::Promise::from(call0(&self.pc, "setLocalDescription")?)).await?;
                     self.send_description();
+                    self.become_ready();
                 }
             }
             Signal::Candidate { candidate, sdp_mid, sdp_m_line_index } => {
                 let init = RtcIceCandidateInit::new(&candidate);
                 init.set_sdp_mid(sdp_mid.as_deref());
                 init.set_sdp_m_line_index(sdp_m_line_index);
-                let added = JsFuture::from(self.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init))).await;
+                let added =
+                    JsFuture::from(self.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init))).await;
                 // Candidates for an offer this side ignored are expected to fail.
                 if let Err(err) = added {
                     if !self.ignore_offer.get() {
@@ -305,9 +409,12 @@ impl Peer {
 
     /// Closes the connection and detaches every handler.
     pub fn close(&self) {
+        if let Some(chat) = self.chat.borrow_mut().take() {
+            chat.close();
+        }
         self.pc.close();
-        for (event, handler) in self.handlers.borrow_mut().drain(..) {
-            let _ = self.pc.remove_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
+        for (target, event, handler) in self.handlers.borrow_mut().drain(..) {
+            let _ = target.remove_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
         }
     }
 }

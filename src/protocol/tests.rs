@@ -10,7 +10,7 @@ fn every_client_msg() -> Vec<ClientMsg> {
             version: PROTOCOL_VERSION,
             room: RoomId(Uuid::from_u128(1)),
             name: "Ada".into(),
-            media: MediaState { audio: true, video: false },
+            media: MediaState { audio: true, video: false, screen: false },
         },
         ClientMsg::Signal {
             to: peer(),
@@ -31,7 +31,8 @@ fn every_client_msg() -> Vec<ClientMsg> {
 }
 
 fn every_server_msg() -> Vec<ServerMsg> {
-    let info = PeerInfo { id: peer(), name: "Grace".into(), media: MediaState { audio: true, video: true } };
+    let info =
+        PeerInfo { id: peer(), name: "Grace".into(), media: MediaState { audio: true, video: true, screen: false } };
     vec![
         ServerMsg::Welcome {
             version: PROTOCOL_VERSION,
@@ -50,7 +51,7 @@ fn every_server_msg() -> Vec<ServerMsg> {
             from: peer(),
             signal: Signal::Candidate { candidate: String::new(), sdp_mid: None, sdp_m_line_index: None },
         },
-        ServerMsg::Media { id: peer(), media: MediaState { audio: false, video: true } },
+        ServerMsg::Media { id: peer(), media: MediaState { audio: false, video: true, screen: false } },
         ServerMsg::Pong,
         ServerMsg::error(ErrorCode::UnknownPeer, "no such peer"),
     ]
@@ -71,6 +72,35 @@ fn every_server_message_round_trips() {
 }
 
 #[test]
+fn every_peer_message_round_trips() {
+    let message = ChatMessage {
+        id: Uuid::from_u128(9),
+        from: peer(),
+        name: "Ada".into(),
+        time: 1_700_000_000_000.0,
+        text: "hello <b>there</b>".into(),
+    };
+    for msg in [
+        PeerMsg::Chat { message: message.clone() },
+        PeerMsg::HistoryRequest,
+        PeerMsg::History { messages: vec![message] },
+    ] {
+        assert_eq!(PeerMsg::decode(&msg.encode()), Ok(msg));
+    }
+}
+
+#[test]
+fn chat_messages_out_of_bounds_are_invalid() {
+    let ok = ChatMessage { id: Uuid::from_u128(1), from: peer(), name: "Ada".into(), time: 1.0, text: "hi".into() };
+    assert!(ok.is_valid());
+    assert!(!ChatMessage { text: "x".repeat(MAX_CHAT_CHARS + 1), ..ok.clone() }.is_valid());
+    assert!(!ChatMessage { text: "  ".into(), ..ok.clone() }.is_valid());
+    assert!(!ChatMessage { name: String::new(), ..ok.clone() }.is_valid());
+    assert!(!ChatMessage { time: f64::NAN, ..ok }.is_valid());
+    assert!(PeerMsg::decode("{\"type\":\"chat\"}").is_err());
+}
+
+#[test]
 fn oversized_frames_are_refused_before_parsing() {
     let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
     let err = ClientMsg::decode(&big).unwrap_err();
@@ -87,7 +117,10 @@ fn unknown_types_and_malformed_frames_get_their_own_codes() {
         ("", ErrorCode::Malformed),
         (r#"{"type":"signal","to":"not-a-uuid","signal":{"kind":"candidate","candidate":""}}"#, ErrorCode::Malformed),
         (r#"{"type":"join","version":1}"#, ErrorCode::Malformed),
-        (r#"{"type":"signal","to":"00000000-0000-0000-0000-000000000007","signal":{"kind":"smoke"}}"#, ErrorCode::Malformed),
+        (
+            r#"{"type":"signal","to":"00000000-0000-0000-0000-000000000007","signal":{"kind":"smoke"}}"#,
+            ErrorCode::Malformed,
+        ),
         ("[1,2,3]", ErrorCode::Malformed),
         ("\u{0}\u{ffff}", ErrorCode::Malformed),
     ];
@@ -141,9 +174,10 @@ fn protocol_doc_examples_parse() {
         // ignored, so the example must round-trip in at least one direction.
         let client = ClientMsg::decode(json).ok().map(|m| serde_json::to_value(m).unwrap());
         let server = ServerMsg::decode(json).ok().map(|m| serde_json::to_value(m).unwrap());
+        let peer = PeerMsg::decode(json).ok().map(|m| serde_json::to_value(m).unwrap());
         assert!(
-            client.as_ref() == Some(&value) || server.as_ref() == Some(&value),
-            "example does not round-trip as a client or server message:\n{json}"
+            [client, server, peer].iter().any(|v| v.as_ref() == Some(&value)),
+            "example does not round-trip as a client, server or peer message:\n{json}"
         );
         examples += 1;
     }

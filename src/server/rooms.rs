@@ -135,11 +135,8 @@ fn offer(member: &Member, msg: Message) -> bool {
 /// Sends to everyone in the room but `except`, evicting those who cannot keep up.
 fn broadcast(room: &mut Room, msg: &ServerMsg, except: Option<PeerId>) {
     let msg = encode(msg);
-    let slow: Vec<PeerId> = room
-        .values()
-        .filter(|m| Some(m.info.id) != except && !offer(m, msg.clone()))
-        .map(|m| m.info.id)
-        .collect();
+    let slow: Vec<PeerId> =
+        room.values().filter(|m| Some(m.info.id) != except && !offer(m, msg.clone())).map(|m| m.info.id).collect();
     evict(room, slow);
 }
 

@@ -13,8 +13,8 @@
 
 use super::{rooms::Member, AppState};
 use crate::protocol::{
-    clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg,
-    MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg, MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
 };
 use axum::{
     extract::{
@@ -174,7 +174,8 @@ impl Connection {
             (ClientMsg::Ping, _) => self.reply(ServerMsg::Pong),
             (ClientMsg::Join { version, room, name, media }, None) => {
                 if version != PROTOCOL_VERSION {
-                    let text = format!("this server speaks protocol {PROTOCOL_VERSION}, not {version}: reload the page");
+                    let text =
+                        format!("this server speaks protocol {PROTOCOL_VERSION}, not {version}: reload the page");
                     return self.refuse(ErrorCode::Version, text);
                 }
                 let Some(name) = clean_name(&name) else {

@@ -67,10 +67,8 @@ impl Server {
     pub async fn post(&self, path: &str) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = TcpStream::connect(self.addr).await.unwrap();
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.addr
-        );
+        let request =
+            format!("POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", self.addr);
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.unwrap();
@@ -91,7 +89,7 @@ pub fn join(room: RoomId, name: &str) -> ClientMsg {
         version: PROTOCOL_VERSION,
         room,
         name: name.into(),
-        media: MediaState { audio: true, video: true },
+        media: MediaState { audio: true, video: true, screen: false },
     }
 }
 

@@ -1,0 +1,124 @@
+// In-call chat over the peer connections' data channels.
+import { test, expect } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { newMeeting, join, finish } from './people.mjs';
+
+test.afterEach(finish);
+
+const chatButton = (page) => page.getByRole('button', { name: /^Chat/ });
+
+async function openChat(page) {
+  if ((await chatButton(page).getAttribute('aria-expanded')) !== 'true') await chatButton(page).click();
+  await expect(page.getByRole('complementary', { name: 'Chat' })).toBeVisible();
+}
+
+async function say(page, text) {
+  await openChat(page);
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+}
+
+/** The chat as the page shows it: [name, text] per line. */
+async function lines(page) {
+  return page.locator('.chat-line').evaluateAll((ls) =>
+    ls.map((l) => [l.querySelector('.who').textContent, l.querySelector('.text').textContent]),
+  );
+}
+
+test('messages arrive with the right names, and unread ones are counted', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+  const bob = await join(browser, url, 'Bob');
+  await expect(alice.locator('.tiles > .tile:not(.self)')).toHaveCount(1);
+
+  await say(alice, 'Hello Bob');
+  await expect(chatButton(bob)).toHaveAccessibleName('Chat 1 unread');
+  await say(alice, 'Are you there?');
+  await expect(chatButton(bob)).toHaveAccessibleName('Chat 2 unread');
+
+  await openChat(bob);
+  await expect(chatButton(bob)).toHaveAccessibleName('Chat');
+  await expect.poll(() => lines(bob)).toEqual([['Alice', 'Hello Bob'], ['Alice', 'Are you there?']]);
+
+  await say(bob, 'Yes!\nTwo lines.');
+  await expect.poll(() => lines(alice)).toEqual([
+    ['Alice', 'Hello Bob'],
+    ['Alice', 'Are you there?'],
+    ['Bob', 'Yes!\nTwo lines.'],
+  ]);
+});
+
+test('a late joiner gets the history once, in order', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+  const bob = await join(browser, url, 'Bob');
+  await expect(alice.locator('.tiles > .tile:not(.self)')).toHaveCount(1);
+  await openChat(alice);
+  await openChat(bob);
+  const said = [];
+  for (let i = 1; i <= 3; i++) {
+    await say(alice, `from Alice ${i}`);
+    said.push(['Alice', `from Alice ${i}`]);
+    await expect.poll(() => lines(bob)).toContainEqual(said.at(-1));
+    await say(bob, `from Bob ${i}`);
+    said.push(['Bob', `from Bob ${i}`]);
+    await expect.poll(() => lines(alice)).toContainEqual(said.at(-1));
+  }
+
+  const carol = await join(browser, url, 'Carol');
+  await openChat(carol);
+  // Both Alice and Bob answer Carol's request; each message shows once.
+  await expect.poll(() => lines(carol)).toEqual(said);
+  await carol.waitForTimeout(500);
+  expect(await lines(carol)).toEqual(said);
+});
+
+test('names and messages with HTML or script are shown as text', async ({ browser, page }) => {
+  let dialogs = 0;
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, '<script>alert(1)</script>', { page });
+  const bob = await join(browser, url, 'Bob');
+  for (const p of [alice, bob]) p.on('dialog', async (d) => { dialogs += 1; await d.dismiss(); });
+  await expect(bob.locator('.tiles > .tile:not(.self)')).toHaveCount(1);
+
+  await say(alice, '<img src=x onerror=alert(1)> see https://example.org/x and javascript:alert(2)');
+  await openChat(bob);
+  await expect.poll(() => lines(bob)).toEqual([
+    ['<script>alert(1)</script>', '<img src=x onerror=alert(1)> see https://example.org/x and javascript:alert(2)'],
+  ]);
+  await expect(bob.locator('.chat-line img, .chat-line script')).toHaveCount(0);
+  const links = bob.locator('.chat-line a');
+  await expect(links).toHaveCount(1);
+  await expect(links).toHaveAttribute('href', 'https://example.org/x');
+  await expect(links).toHaveAttribute('rel', 'noopener noreferrer');
+  await expect(bob.getByRole('group', { name: '<script>alert(1)</script>', exact: true })).toBeVisible();
+  expect(dialogs).toBe(0);
+});
+
+test('chat keeps working while the signaling server is down', async ({ browser }) => {
+  // A server of this test's own, so that it can be stopped.
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const server = spawn('./target/debug/moim', ['--addr', '127.0.0.1:3101'], { cwd: root, stdio: 'ignore' });
+  try {
+    const base = 'http://127.0.0.1:3101';
+    await expect.poll(async () => (await fetch(base).catch(() => null))?.ok ?? false).toBe(true);
+    const res = await fetch(`${base}/new`, { method: 'POST', redirect: 'manual' });
+    const url = base + res.headers.get('location');
+    const alice = await join(browser, url, 'Alice');
+    const bob = await join(browser, url, 'Bob');
+    await expect(alice.locator('.tiles > .tile:not(.self)')).toHaveCount(1);
+    await openChat(bob);
+    await say(alice, 'before');
+    await expect.poll(() => lines(bob)).toEqual([['Alice', 'before']]);
+
+    server.kill('SIGKILL');
+    await expect(alice.getByRole('status').filter({ hasText: 'Lost the connection' })).toBeVisible();
+    await say(alice, 'while the server is down');
+    await say(bob, 'still here');
+    await expect.poll(() => lines(bob)).toContainEqual(['Alice', 'while the server is down']);
+    await expect.poll(() => lines(alice)).toContainEqual(['Bob', 'still here']);
+  } finally {
+    server.kill('SIGKILL');
+  }
+});

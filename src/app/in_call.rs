@@ -1,0 +1,148 @@
+//! The call screen: tiles (with a spotlight for shared screens), the bar
+//! for the person sharing, the chat panel, and the controls.
+
+use super::{
+    chat::ChatPanel,
+    room::DevicePickers,
+    state::{CallState, Link},
+    tile::{bind_stream, ScreenTile, SelfTile, Tile},
+    Call,
+};
+use leptos::prelude::*;
+
+/// The call: tiles and controls.
+#[component]
+pub fn InCall(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
+    let CallState { media, link, remotes, notice, has_camera, has_mic, sharing, chat_open, unread, .. } = state;
+    let act = move |f: Box<dyn Fn(&Call)>| {
+        call.with_value(|c| {
+            if let Some(c) = c {
+                f(c)
+            }
+        })
+    };
+    let toggle_mic = move |_| {
+        let on = !media.get_untracked().audio;
+        act(Box::new(move |c| c.set_audio(on)));
+    };
+    let toggle_camera = move |_| {
+        let on = !media.get_untracked().video;
+        act(Box::new(move |c| c.set_video(on)));
+    };
+    let count = move || remotes.with(Vec::len) + 1;
+    // Someone's screen takes the stage; cameras move to a strip beside it.
+    let spotlight =
+        move || remotes.with(|all| all.iter().any(|r| r.media.get().screen && r.screen.with(Option::is_some)));
+    let toggle_chat = move |_| {
+        chat_open.update(|open| *open = !*open);
+        unread.set(0);
+    };
+    view! {
+        <section class="call">
+            <header class="call-bar">
+                <span class="people">{move || match count() { 1 => "Only you".to_string(), n => format!("{n} people") }}</span>
+                <CopyLink/>
+                <span class="link-state" role="status">
+                    {move || match link.get() {
+                        Link::Connecting => "Connecting…".to_string(),
+                        Link::Connected => String::new(),
+                        Link::Lost(why) => why,
+                    }}
+                </span>
+            </header>
+            {move || notice.get().map(|text| view! { <p class="notice" role="alert">{text}</p> })}
+            <Show when=move || sharing.with(Option::is_some)>
+                <ShareBar state call/>
+            </Show>
+            <div class="middle">
+                <div class="stage" class:spotlight=spotlight>
+                    <div class="screens">
+                        <For each=move || remotes.get() key=|r| r.id let:remote>
+                            <ScreenTile remote/>
+                        </For>
+                    </div>
+                    <div class="tiles" data-count=count>
+                        <SelfTile state/>
+                        <For each=move || remotes.get() key=|r| r.id let:remote>
+                            <Tile remote/>
+                        </For>
+                    </div>
+                </div>
+                <Show when=move || chat_open.get()>
+                    <ChatPanel state call/>
+                </Show>
+            </div>
+            <footer class="controls">
+                <button
+                    class="control"
+                    class:off=move || !media.get().audio
+                    disabled=move || !has_mic.get()
+                    on:click=toggle_mic
+                >
+                    {move || if media.get().audio { "Mute microphone" } else { "Unmute microphone" }}
+                </button>
+                <button
+                    class="control"
+                    class:off=move || !media.get().video
+                    disabled=move || !has_camera.get()
+                    on:click=toggle_camera
+                >
+                    {move || if media.get().video { "Turn camera off" } else { "Turn camera on" }}
+                </button>
+                <button
+                    class="control"
+                    disabled=move || sharing.with(Option::is_some)
+                    on:click=move |_| act(Box::new(|c| c.share_screen()))
+                >
+                    "Share screen"
+                </button>
+                <button class="control" aria-expanded=move || chat_open.get().to_string() on:click=toggle_chat>
+                    "Chat"
+                    <Show when=move || { unread.get() > 0 }>
+                        <span class="unread" aria-label=move || format!("{} unread", unread.get())>{move || unread.get()}</span>
+                    </Show>
+                </button>
+                <DevicePickers state call/>
+                <button class="control leave" on:click=move |_| act(Box::new(|c| c.leave()))>"Leave"</button>
+            </footer>
+        </section>
+    }
+}
+
+/// Copies the page's address, so inviting someone is one click and a paste.
+#[component]
+fn CopyLink() -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        let Some(window) = web_sys::window() else { return };
+        let Ok(href) = window.location().href() else { return };
+        let _ = window.navigator().clipboard().write_text(&href);
+        copied.set(true);
+        set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+    };
+    view! {
+        <button class="control small" on:click=copy>"Copy meeting link"</button>
+        <span class="copied" role="status">{move || if copied.get() { "Link copied" } else { "" }}</span>
+    }
+}
+
+/// Shown to the person sharing: a small preview and the way to stop.
+#[component]
+fn ShareBar(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
+    let preview = NodeRef::<leptos::html::Video>::new();
+    bind_stream(preview, state.sharing);
+    let stop = move |_| {
+        call.with_value(|c| {
+            if let Some(c) = c {
+                c.stop_sharing()
+            }
+        })
+    };
+    view! {
+        <div class="share-bar" role="status">
+            <video node_ref=preview class="share-preview" aria-label="Your shared screen" autoplay playsinline muted=true prop:muted=true></video>
+            <span>"You are sharing your screen"</span>
+            <button class="control" on:click=stop>"Stop sharing"</button>
+        </div>
+    }
+}
