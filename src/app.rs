@@ -1,7 +1,7 @@
 //! The page shell, the root component and the routes. Compiled for both the
 //! server (rendering) and the browser (hydration).
 
-mod chat;
+pub(crate) mod chat;
 mod home;
 mod in_call;
 mod room;

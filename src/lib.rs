@@ -13,12 +13,16 @@
 //! in both.
 //!
 //! - `protocol.rs`: the signaling messages, one serde enum each way, shared by
-//!   server and client (`docs/protocol.md` says the same in prose).
+//!   server and client, and the chat messages browsers send each other
+//!   (`docs/protocol.md` says the same in prose).
 //! - `app.rs`: `shell()`, `App` and the routes; `app/` holds the pages and
 //!   components:
 //!   - `home.rs`: the landing page (New meeting, Join by link or code);
-//!   - `room.rs`: the room page, prejoin form and in-call screen;
-//!   - `tile.rs`: one participant's video tile;
+//!   - `room.rs`: the room page and its prejoin form;
+//!   - `in_call.rs`: the call screen: tiles, spotlight for shared screens,
+//!     the sharing bar, controls;
+//!   - `chat.rs`: the chat panel (text stays text; only http(s) links);
+//!   - `tile.rs`: a participant's camera tile and screen tile;
 //!   - `state.rs`: the reactive state of a call that the views read and the
 //!     client writes.
 //! - `server.rs` (`ssr`): `run(listener, config, shutdown)` and the router;
@@ -27,11 +31,14 @@
 //!   - `rooms.rs`: who is in which room, fan-out with bounded outboxes;
 //!   - `signal.rs`: the signaling websocket, one reader and one writer task.
 //! - `client.rs` (`hydrate`): the browser side of a call; `client/` holds:
-//!   - `media.rs`: camera and microphone capture, device lists;
+//!   - `media.rs`: camera, microphone and screen capture, device lists;
 //!   - `signaling.rs`: the websocket to the server;
-//!   - `peer.rs`: one RTCPeerConnection with perfect negotiation;
+//!   - `peer.rs`: one RTCPeerConnection with perfect negotiation, its screen
+//!     transceivers and its chat data channel;
 //!   - `call.rs`: the mesh: one peer per remote participant, driven by
-//!     signaling, writing the call state.
+//!     signaling, writing the call state; `call/chat.rs` sends, receives and
+//!     merges chat (with the history exchange), `call/screen.rs` shares a
+//!     screen.
 //! - `main.rs` (`ssr`): reads settings, binds, calls `server::run`.
 //!
 //! # Choices

@@ -41,12 +41,31 @@ test('messages arrive with the right names, and unread ones are counted', async 
   await expect(chatButton(bob)).toHaveAccessibleName('Chat');
   await expect.poll(() => lines(bob)).toEqual([['Alice', 'Hello Bob'], ['Alice', 'Are you there?']]);
 
-  await say(bob, 'Yes!\nTwo lines.');
+  // Shift+Enter makes a new line; Enter sends.
+  const box = bob.getByRole('textbox', { name: 'Message' });
+  await box.pressSequentially('Yes!');
+  await box.press('Shift+Enter');
+  await box.pressSequentially('Two lines.');
+  await box.press('Enter');
+  await expect(box).toHaveValue('');
   await expect.poll(() => lines(alice)).toEqual([
     ['Alice', 'Hello Bob'],
     ['Alice', 'Are you there?'],
     ['Bob', 'Yes!\nTwo lines.'],
   ]);
+});
+
+test('a message over 4,000 characters is refused with a clear message', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+  const bob = await join(browser, url, 'Bob');
+  await expect(alice.locator('.tiles > .tile:not(.self)')).toHaveCount(1);
+  await openChat(bob);
+  await say(alice, 'x'.repeat(4001));
+  await expect(alice.getByRole('alert').filter({ hasText: 'at most 4,000 characters' }).first()).toBeVisible();
+  await expect(alice.getByRole('textbox', { name: 'Message' })).toHaveValue('x'.repeat(4001));
+  await say(alice, 'x'.repeat(4000));
+  await expect.poll(() => lines(bob)).toEqual([['Alice', 'x'.repeat(4000)]]);
 });
 
 test('a late joiner gets the history once, in order', async ({ browser, page }) => {

@@ -8,6 +8,11 @@ use super::{state::CallState, Call, ChatLine};
 use crate::protocol::MAX_CHAT_CHARS;
 use leptos::{either::Either, prelude::*};
 
+/// What a person is told about a message over [`MAX_CHAT_CHARS`].
+pub(crate) fn too_long(chars: usize) -> String {
+    format!("A message can have at most 4,000 characters; this one has {chars}.")
+}
+
 /// Splits text into plain parts and http(s) links.
 fn pieces(text: &str) -> Vec<(String, bool)> {
     let mut out: Vec<(String, bool)> = Vec::new();
@@ -68,7 +73,7 @@ pub fn ChatPanel(state: CallState, call: StoredValue<Option<Call>, LocalStorage>
             send();
         }
     };
-    let too_long = move || draft.with(|d| d.chars().count() > MAX_CHAT_CHARS);
+    let length = move || draft.with(|d| d.chars().count());
     view! {
         <aside class="chat" aria-label="Chat">
             <h2>"Chat"</h2>
@@ -88,8 +93,8 @@ pub fn ChatPanel(state: CallState, call: StoredValue<Option<Call>, LocalStorage>
                 ></textarea>
                 <button type="submit">"Send"</button>
             </form>
-            <Show when=too_long>
-                <p class="error" role="alert">{format!("A message can have at most {MAX_CHAT_CHARS} characters.")}</p>
+            <Show when=move || { length() > MAX_CHAT_CHARS }>
+                <p class="error" role="alert">{move || too_long(length())}</p>
             </Show>
             {move || error.get().map(|why| view! { <p class="error" role="alert">{why}</p> })}
         </aside>
@@ -98,7 +103,14 @@ pub fn ChatPanel(state: CallState, call: StoredValue<Option<Call>, LocalStorage>
 
 #[cfg(test)]
 mod tests {
-    use super::pieces;
+    use super::{pieces, too_long};
+    use crate::protocol::MAX_CHAT_CHARS;
+
+    #[test]
+    fn the_limit_in_words_is_the_limit_in_code() {
+        assert_eq!(MAX_CHAT_CHARS, 4_000, "update the sentence in too_long()");
+        assert!(too_long(4_001).contains("4,000"));
+    }
 
     #[test]
     fn only_http_links_become_links() {

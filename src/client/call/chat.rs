@@ -25,7 +25,7 @@ impl Call {
         }
         let chars = text.chars().count();
         if chars > MAX_CHAT_CHARS {
-            return Err(format!("A message can have at most 4,000 characters; this one has {chars}."));
+            return Err(crate::app::chat::too_long(chars));
         }
         let Some(from) = self.0.me.get() else {
             return Err("Not connected to the meeting yet.".into());
