@@ -1,7 +1,9 @@
 // The call foundation, as people would use it: real Chromium, real WebRTC,
 // fake camera and microphone, one browser context per person.
-import { test, expect, chromium } from '@playwright/test';
-import { newMeeting, join, tile, expectVideoAdvancing, expectLiveAudio, hydrated, finish, person } from './people.mjs';
+import { test, expect } from '@playwright/test';
+import {
+  newMeeting, join, tile, expectVideoAdvancing, expectLiveAudio, hydrated, finish, person, denyingBrowser,
+} from './people.mjs';
 
 test.afterEach(finish);
 
@@ -116,15 +118,7 @@ test('someone who denies camera and microphone is told so and can still watch', 
   const alice = await join(browser, url, 'Alice', { page });
 
   // A second browser whose permission prompts are all answered "deny".
-  const denying = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream=deny',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  const denying = await denyingBrowser();
   try {
     const viewer = await (await denying.newContext()).newPage();
     await viewer.goto(url);

@@ -1,6 +1,6 @@
 // Helpers that act as people in a meeting: each person is a separate
 // browser context (own storage, own fake camera and microphone).
-import { expect } from '@playwright/test';
+import { expect, chromium } from '@playwright/test';
 
 /** Uncaught errors and rejections seen on any person's page; a test fails on any. */
 export const pageErrors = [];
@@ -90,4 +90,21 @@ export async function expectLiveAudio(page, name) {
       video.evaluate((v) => !!v.srcObject && v.srcObject.getAudioTracks().some((t) => t.readyState === 'live')),
     )
     .toBe(true);
+}
+
+/**
+ * A second Chromium whose every permission prompt is answered "deny"
+ * (camera, microphone and screen), beside the test's own browser where the
+ * fake devices are allowed. The caller closes it.
+ */
+export async function denyingBrowser() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream=deny',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
 }

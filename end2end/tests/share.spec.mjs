@@ -1,6 +1,6 @@
 // Screen sharing: real getDisplayMedia (Chromium's fake screen), real WebRTC.
-import { test, expect, chromium } from '@playwright/test';
-import { newMeeting, join, tile, expectVideoAdvancing, finish } from './people.mjs';
+import { test, expect } from '@playwright/test';
+import { newMeeting, join, tile, expectVideoAdvancing, finish, denyingBrowser } from './people.mjs';
 
 test.afterEach(finish);
 
@@ -58,15 +58,7 @@ test('someone who joins during a share sees it, and two can share at once', asyn
 test('a refused screen picker leaves the call as it was', async ({ browser, page }) => {
   const url = await newMeeting(page);
   const alice = await join(browser, url, 'Alice', { page });
-  const refusing = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream=deny',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  const refusing = await denyingBrowser();
   try {
     const viewer = await join(refusing, url, 'Viewer');
     await expectVideoAdvancing(viewer, 'Alice');

@@ -256,23 +256,20 @@ impl Call {
         let me = self.0.me.get()?;
         let remote = self.0.state.remote(id)?;
         let weak = Rc::downgrade(&self.0);
-        let with_call = Rc::new(move |f: &dyn Fn(Call)| {
-            if let Some(call) = upgrade(&weak) {
-                f(call)
-            }
-        });
-        let (w1, w2, w3) = (with_call.clone(), with_call.clone(), with_call);
+        let opened = weak.clone();
         let events = Events {
-            signal: Box::new(move |signal| {
-                w1(&|call| _ = call.send(&ClientMsg::Signal { to: id, signal: signal.clone() }))
-            }),
+            signal: with_call(&weak, move |call, signal| _ = call.send(&ClientMsg::Signal { to: id, signal })),
             track: Box::new(move |track, screen| match screen {
                 true => add_track(remote.screen, track),
                 false => add_track(remote.stream, track),
             }),
             state: Box::new(move |s| remote.connection.set(s.to_string())),
-            chat_open: Box::new(move || w2(&|call| call.chat_opened(id))),
-            chat: Box::new(move |msg| w3(&|call| call.chat_received(id, msg.clone()))),
+            chat_open: Box::new(move || {
+                if let Some(call) = upgrade(&opened) {
+                    call.chat_opened(id)
+                }
+            }),
+            chat: with_call(&weak, move |call, msg| call.chat_received(id, msg)),
         };
         let ice = self.0.ice_servers.borrow().clone();
         match Peer::new(id, me, &ice, self.local_tracks(), initiate, events) {
@@ -428,6 +425,17 @@ impl Call {
 
 fn upgrade(weak: &Weak<Inner>) -> Option<Call> {
     weak.upgrade().map(Call)
+}
+
+/// A peer event handler that reaches the call without keeping it alive
+/// (the call owns the peers, so a strong reference would be a cycle).
+fn with_call<A: 'static>(weak: &Weak<Inner>, f: impl Fn(&Call, A) + 'static) -> Box<dyn Fn(A)> {
+    let weak = weak.clone();
+    Box::new(move |arg| {
+        if let Some(call) = upgrade(&weak) {
+            f(&call, arg)
+        }
+    })
 }
 
 /// Adds a received track to one of the participant's streams (camera or
