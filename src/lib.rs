@@ -33,12 +33,14 @@
 //! - `client.rs` (`hydrate`): the browser side of a call; `client/` holds:
 //!   - `media.rs`: camera, microphone and screen capture, device lists;
 //!   - `signaling.rs`: the websocket to the server;
-//!   - `peer.rs`: one RTCPeerConnection with perfect negotiation, its screen
-//!     transceivers and its chat data channel;
+//!   - `peer.rs`: one RTCPeerConnection with perfect negotiation and its
+//!     chat data channel; `peer/screen.rs` puts a shared screen on
+//!     transceivers of its own;
 //!   - `call.rs`: the mesh: one peer per remote participant, driven by
-//!     signaling, writing the call state; `call/chat.rs` sends, receives and
-//!     merges chat (with the history exchange), `call/screen.rs` shares a
-//!     screen.
+//!     signaling, writing the call state; `call/devices.rs` mutes, turns
+//!     the camera off and on and switches devices, `call/chat.rs` sends,
+//!     receives and merges chat (with the history exchange),
+//!     `call/screen.rs` shares a screen.
 //! - `main.rs` (`ssr`): reads settings, binds, calls `server::run`.
 //!
 //! # Choices

@@ -17,6 +17,8 @@
 //! Incoming signals are applied one at a time, in order: a candidate must
 //! not be added before the description it belongs to.
 
+mod screen;
+
 use super::{js_error, js_object, warn};
 use crate::protocol::{IceServer, PeerId, PeerMsg, Signal};
 use leptos::task::spawn_local;
@@ -190,42 +192,6 @@ impl Peer {
             return false;
         };
         channel.send_with_str(&msg.encode()).is_ok()
-    }
-
-    /// Starts (or with `None` stops) sending a shared screen.
-    pub fn share(&self, screen: Option<&MediaStream>) {
-        *self.screen.borrow_mut() = screen.cloned();
-        if self.ready.get() {
-            self.apply_screen();
-        }
-    }
-
-    /// Puts the screen's video (and audio, if any) on this side's screen
-    /// transceivers, making them on first use. Changing their direction
-    /// starts a renegotiation.
-    fn apply_screen(&self) {
-        let screen = self.screen.borrow().clone();
-        for video in [true, false] {
-            let track = screen.as_ref().and_then(|s| super::media::first_track(s, video));
-            let existing = self.screen_transceivers.borrow().iter().find(|(v, _)| *v == video).map(|(_, t)| t.clone());
-            match (existing, track) {
-                (Some(t), Some(track)) => {
-                    let _ = t.sender().replace_track(Some(&track));
-                    t.set_direction(RtcRtpTransceiverDirection::Sendonly);
-                }
-                (Some(t), None) => {
-                    let _ = t.sender().replace_track(None);
-                    t.set_direction(RtcRtpTransceiverDirection::Inactive);
-                }
-                (None, Some(track)) => {
-                    let init = RtcRtpTransceiverInit::new();
-                    init.set_direction(RtcRtpTransceiverDirection::Sendonly);
-                    let t = self.pc.add_transceiver_with_media_stream_track_and_init(&track, &init);
-                    self.screen_transceivers.borrow_mut().push((video, t));
-                }
-                (None, None) => {}
-            }
-        }
     }
 
     fn listen(self: &Rc<Self>) {

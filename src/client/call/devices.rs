@@ -1,0 +1,105 @@
+//! Camera and microphone during the call: mute, camera off and on, and
+//! switching devices, all through `replaceTrack` on the existing senders.
+
+use super::Call;
+use crate::client::media;
+use leptos::{prelude::*, task::spawn_local};
+use web_sys::{MediaStream, MediaStreamTrack};
+
+impl Call {
+    /// Mutes or unmutes the microphone. A muted track stays open and sends
+    /// silence, so unmuting is instant.
+    pub fn set_audio(&self, on: bool) {
+        let Some(track) = self.track(false) else { return };
+        track.set_enabled(on);
+        self.0.state.media.update(|m| m.audio = on);
+        self.announce();
+    }
+
+    /// Turns the camera off (released, light off) or on again.
+    pub fn set_video(&self, on: bool) {
+        if !on {
+            self.drop_camera();
+            self.0.state.media.update(|m| m.video = false);
+            self.announce();
+            return;
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            let device = this.0.state.camera_id.get_untracked();
+            match media::capture_one(true, device.as_deref()).await {
+                Ok(track) => {
+                    this.put_track(true, track);
+                    this.0.state.media.update(|m| m.video = true);
+                    this.announce();
+                }
+                Err(err) => this.0.state.notice.set(Some(err.to_string())),
+            }
+        });
+    }
+
+    pub(super) fn drop_camera(&self) {
+        if let Some(track) = self.track(true) {
+            track.stop();
+            if let Some(stream) = self.0.local.borrow().as_ref() {
+                stream.remove_track(&track);
+            }
+            self.each_peer(|p| p.replace(true, None));
+            self.0.state.local.update(|_| {});
+        }
+    }
+
+    /// Puts a new camera or microphone track in place of the old one, in the
+    /// preview and on every connection.
+    fn put_track(&self, video: bool, track: MediaStreamTrack) {
+        let stream = self.0.local.borrow().clone();
+        let stream = match stream {
+            Some(stream) => stream,
+            None => match MediaStream::new() {
+                Ok(stream) => {
+                    *self.0.local.borrow_mut() = Some(stream.clone());
+                    stream
+                }
+                Err(_) => return,
+            },
+        };
+        if let Some(old) = media::first_track(&stream, video) {
+            old.stop();
+            stream.remove_track(&old);
+        }
+        if !video {
+            track.set_enabled(self.0.state.media.get_untracked().audio);
+        }
+        stream.add_track(&track);
+        self.each_peer(|p| p.replace(video, Some(&track)));
+        // Re-set so the preview element picks up the changed stream.
+        self.0.state.local.set(None);
+        self.0.state.local.set(Some(stream));
+    }
+
+    fn switch(&self, video: bool, id: String) {
+        let state = self.0.state;
+        let chosen = if video { state.camera_id } else { state.mic_id };
+        chosen.set(Some(id.clone()));
+        if video && self.track(true).is_none() {
+            return; // the camera is off; it opens on this device when turned on
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            match media::capture_one(video, Some(&id)).await {
+                Ok(track) => this.put_track(video, track),
+                Err(err) => state.notice.set(Some(err.to_string())),
+            }
+        });
+    }
+
+    /// Switches to another camera, on every connection via `replaceTrack`.
+    pub fn use_camera(&self, id: String) {
+        self.switch(true, id);
+    }
+
+    /// Switches to another microphone, keeping the mute state.
+    pub fn use_mic(&self, id: String) {
+        self.switch(false, id);
+    }
+}
