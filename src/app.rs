@@ -25,6 +25,23 @@ pub(crate) use crate::client::Call;
 #[cfg(not(feature = "hydrate"))]
 pub(crate) use state::ServerCall as Call;
 
+/// The room's [`Call`], reachable from every control. It is empty during
+/// server rendering and until the page has hydrated, so a control's action
+/// simply does nothing then.
+#[derive(Clone, Copy)]
+pub(crate) struct CallHandle(StoredValue<Option<Call>, LocalStorage>);
+
+impl CallHandle {
+    fn new() -> Self {
+        Self(StoredValue::new_local(None))
+    }
+
+    /// Runs `f` on the call, if there is one.
+    pub(crate) fn run<R>(&self, f: impl FnOnce(&Call) -> R) -> Option<R> {
+        self.0.try_with_value(|call| call.as_ref().map(f)).flatten()
+    }
+}
+
 /// The HTML document around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

@@ -44,8 +44,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn count_rejected(&self) {
-        self.rejected.fetch_add(1, Ordering::Relaxed);
+    /// Counts and logs a refused signaling message or frame.
+    pub fn reject(&self, why: &dyn std::fmt::Display) {
+        let total = self.rejected.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::debug!(%why, total, "refused signaling input");
     }
 }
 

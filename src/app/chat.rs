@@ -4,7 +4,7 @@
 //! HTML or script stay inert. Only http(s) addresses become links, and
 //! those open without handing this page to the linked one.
 
-use super::{state::CallState, Call, ChatLine};
+use super::{state::CallState, CallHandle, ChatLine};
 use crate::protocol::MAX_CHAT_CHARS;
 use leptos::{either::Either, prelude::*};
 
@@ -51,12 +51,12 @@ fn Line(line: ChatLine) -> impl IntoView {
 }
 
 #[component]
-pub fn ChatPanel(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
+pub fn ChatPanel(state: CallState, call: CallHandle) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let send = move || {
         let text = draft.get_untracked();
-        let result = call.with_value(|c| c.as_ref().map(|c| c.send_chat(text)));
+        let result = call.run(|c| c.send_chat(text));
         match result {
             Some(Ok(())) => {
                 draft.set(String::new());

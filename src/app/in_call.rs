@@ -6,28 +6,21 @@ use super::{
     room::DevicePickers,
     state::{CallState, Link},
     tile::{bind_stream, ScreenTile, SelfTile, Tile},
-    Call,
+    Call, CallHandle,
 };
 use leptos::prelude::*;
 
 /// The call: tiles and controls.
 #[component]
-pub fn InCall(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
+pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
     let CallState { media, link, remotes, notice, has_camera, has_mic, sharing, chat_open, unread, .. } = state;
-    let act = move |f: Box<dyn Fn(&Call)>| {
-        call.with_value(|c| {
-            if let Some(c) = c {
-                f(c)
-            }
-        })
-    };
     let toggle_mic = move |_| {
         let on = !media.get_untracked().audio;
-        act(Box::new(move |c| c.set_audio(on)));
+        call.run(|c| c.set_audio(on));
     };
     let toggle_camera = move |_| {
         let on = !media.get_untracked().video;
-        act(Box::new(move |c| c.set_video(on)));
+        call.run(|c| c.set_video(on));
     };
     let count = move || remotes.with(Vec::len) + 1;
     // Someone's screen takes the stage; cameras move to a strip beside it.
@@ -92,7 +85,7 @@ pub fn InCall(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -
                 <button
                     class="control"
                     disabled=move || sharing.with(Option::is_some)
-                    on:click=move |_| act(Box::new(|c| c.share_screen()))
+                    on:click=move |_| _ = call.run(Call::share_screen)
                 >
                     "Share screen"
                 </button>
@@ -103,7 +96,7 @@ pub fn InCall(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -
                     </Show>
                 </button>
                 <DevicePickers state call/>
-                <button class="control leave" on:click=move |_| act(Box::new(|c| c.leave()))>"Leave"</button>
+                <button class="control leave" on:click=move |_| _ = call.run(Call::leave)>"Leave"</button>
             </footer>
         </section>
     }
@@ -128,16 +121,10 @@ fn CopyLink() -> impl IntoView {
 
 /// Shown to the person sharing: a small preview and the way to stop.
 #[component]
-fn ShareBar(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
+fn ShareBar(state: CallState, call: CallHandle) -> impl IntoView {
     let preview = NodeRef::<leptos::html::Video>::new();
     bind_stream(preview, state.sharing);
-    let stop = move |_| {
-        call.with_value(|c| {
-            if let Some(c) = c {
-                c.stop_sharing()
-            }
-        })
-    };
+    let stop = move |_| _ = call.run(Call::stop_sharing);
     view! {
         <div class="share-bar" role="status">
             <video node_ref=preview class="share-preview" aria-label="Your shared screen" autoplay playsinline muted=true prop:muted=true></video>

@@ -7,7 +7,7 @@ use super::{
     in_call::InCall,
     state::{CallState, Device, Stage},
     tile::SelfTile,
-    Call,
+    Call, CallHandle,
 };
 use crate::protocol::{MediaState, RoomId};
 use leptos::{either::Either, prelude::*};
@@ -47,20 +47,16 @@ fn early_join(state: CallState) -> bool {
 fn Room(room: RoomId) -> impl IntoView {
     let state = CallState::new(room);
     let join_at_once = early_join(state);
-    let call = StoredValue::new_local(None::<Call>);
+    let call = CallHandle::new();
     // The preview starts once the page runs in a browser; Effects never run
     // during server rendering.
     Effect::new(move |_| {
-        if call.with_value(Option::is_none) {
-            call.set_value(Some(Call::preview(state, join_at_once)));
+        if call.run(|_| ()).is_none() {
+            call.0.set_value(Some(Call::preview(state, join_at_once)));
         }
     });
-    on_cleanup(move || {
-        // Releases camera, microphone, peer connections and the socket.
-        if let Some(call) = call.try_get_value().flatten() {
-            call.leave();
-        }
-    });
+    // Releases camera, microphone, peer connections and the socket.
+    on_cleanup(move || _ = call.run(Call::leave));
     let stage = state.stage;
     view! {
         <Title text="Meeting · moim"/>
@@ -88,17 +84,13 @@ fn Room(room: RoomId) -> impl IntoView {
 
 /// Name, preview, device choice, and Join.
 #[component]
-fn Prejoin(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
+fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
     let CallState { room, name, media, notice, .. } = state;
     // Attribute values for the server-rendered HTML; the props keep them live.
     let (initial_name, initial) = (name.get_untracked(), media.get_untracked());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        call.with_value(|c| {
-            if let Some(c) = c {
-                c.join()
-            }
-        });
+        call.run(Call::join);
     };
     view! {
         <section class="prejoin">
@@ -129,7 +121,7 @@ fn Prejoin(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> i
                         initial=initial.audio
                         on=Signal::derive(move || media.get().audio)
                         usable=state.has_mic.into()
-                        set=Callback::new(move |on| call.with_value(|c| if let Some(c) = c { c.set_audio(on) }))
+                        set=Callback::new(move |on| _ = call.run(|c| c.set_audio(on)))
                     />
                     <Switch
                         name="cam"
@@ -137,7 +129,7 @@ fn Prejoin(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> i
                         initial=initial.video
                         on=Signal::derive(move || media.get().video)
                         usable=state.has_camera.into()
-                        set=Callback::new(move |on| call.with_value(|c| if let Some(c) = c { c.set_video(on) }))
+                        set=Callback::new(move |on| _ = call.run(|c| c.set_video(on)))
                     />
                 </div>
                 <DevicePickers state call/>
@@ -177,7 +169,7 @@ fn Switch(
 /// Camera and microphone pickers, filled from `enumerateDevices` once the
 /// browser has granted access (labels are hidden before that).
 #[component]
-pub(super) fn DevicePickers(state: CallState, call: StoredValue<Option<Call>, LocalStorage>) -> impl IntoView {
+pub(super) fn DevicePickers(state: CallState, call: CallHandle) -> impl IntoView {
     let pick = move |list: RwSignal<Vec<Device>>,
                      chosen: RwSignal<Option<String>>,
                      label: &'static str,
@@ -191,9 +183,7 @@ pub(super) fn DevicePickers(state: CallState, call: StoredValue<Option<Call>, Lo
                     on:change=move |ev| {
                         let id = event_target_value(&ev);
                         chosen.set(Some(id.clone()));
-                        call.with_value(|c| if let Some(c) = c {
-                            if camera { c.use_camera(id.clone()) } else { c.use_mic(id.clone()) }
-                        });
+                        call.run(|c| if camera { c.use_camera(id) } else { c.use_mic(id) });
                     }
                 >
                     <For each=move || list.get() key=|d| d.id.clone() let:device>

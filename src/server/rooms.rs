@@ -94,12 +94,13 @@ impl Rooms {
 
     /// Passes a signal to one peer of the sender's own room.
     pub fn relay(&self, room_id: RoomId, from: PeerId, to: PeerId, signal: Signal) -> Result<(), RelayError> {
+        // The hot path: encode (SDP can be kilobytes) before taking the lock.
+        let msg = encode(&ServerMsg::Signal { from, signal });
         let mut rooms = self.lock();
         let room = rooms.get_mut(&room_id).ok_or(RelayError::UnknownPeer(to))?;
         if to == from || !room.contains_key(&from) || !room.contains_key(&to) {
             return Err(RelayError::UnknownPeer(to));
         }
-        let msg = encode(&ServerMsg::Signal { from, signal });
         if !offer(&room[&to], msg) {
             evict(room, vec![to]);
         }
@@ -115,11 +116,6 @@ impl Rooms {
                 broadcast(room, &ServerMsg::Media { id, media }, Some(id));
             }
         }
-    }
-
-    /// How many participants are connected, over all rooms.
-    pub fn participants(&self) -> usize {
-        self.lock().values().map(HashMap::len).sum()
     }
 }
 

@@ -135,8 +135,7 @@ impl Connection {
                 Err(_) => return self.send(close(CLOSE_NO_JOIN, "no join in time")),
                 Ok(None) => return,
                 Ok(Some(Err(err))) => {
-                    tracing::debug!(%err, "signaling socket failed");
-                    self.state.count_rejected();
+                    self.state.reject(&err);
                     // tungstenite reports frames over READ_LIMIT as "too long".
                     return match err.to_string().contains("too long") {
                         true => self.send(close(close_code::SIZE, "frame too large")),
@@ -158,8 +157,7 @@ impl Connection {
                     }
                 }
                 Err(err) => {
-                    self.state.count_rejected();
-                    tracing::debug!(%err, "refused a signaling frame");
+                    self.state.reject(&err);
                     self.reply(err.to_reply());
                     if err.code() == ErrorCode::TooLarge {
                         return self.send(close(close_code::SIZE, "frame too large"));
@@ -214,7 +212,8 @@ impl Connection {
     }
 
     fn refuse(&mut self, code: ErrorCode, message: impl Into<String>) -> ControlFlow<()> {
-        self.state.count_rejected();
+        let message = message.into();
+        self.state.reject(&message);
         self.reply(ServerMsg::error(code, message));
         ControlFlow::Continue(())
     }
