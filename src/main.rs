@@ -15,6 +15,9 @@ struct Args {
     /// Listen on this address instead of the one in the settings file.
     #[arg(long, env = "MOIM_ADDR")]
     addr: Option<SocketAddr>,
+    /// Keep the server's key here instead of the settings file's `data_dir`.
+    #[arg(long, env = "MOIM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -32,6 +35,9 @@ async fn main() -> ExitCode {
     };
     if let Some(addr) = args.addr {
         config.address = addr;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
     }
     let listener = match tokio::net::TcpListener::bind(config.address).await {
         Ok(listener) => listener,

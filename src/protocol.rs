@@ -24,8 +24,9 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// The longest display name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
-/// Identifies a participant for the lifetime of one signaling session.
-/// The server makes it; clients never choose their own.
+/// Identifies a participant for the whole call. The server makes it; a
+/// client can only keep one it was given, by showing the resume token that
+/// came with it (see [`Resume`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PeerId(pub Uuid);
@@ -120,12 +121,28 @@ pub enum Signal {
     },
 }
 
+/// "I was in this room as `id`": sent in `join` after a reconnect, so that
+/// the others keep their connections to this participant. `token` is the
+/// `resume_token` of the last `welcome`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    pub id: PeerId,
+    pub token: String,
+}
+
 /// Everything a browser may send to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
-    /// The first message on a socket: enter a room.
-    Join { version: u32, room: RoomId, name: String, media: MediaState },
+    /// The first message on a socket: enter a room, or come back to it.
+    Join {
+        version: u32,
+        room: RoomId,
+        name: String,
+        media: MediaState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<Resume>,
+    },
     /// Relay a signal to one peer in the same room.
     Signal { to: PeerId, signal: Signal },
     /// My camera or microphone changed.
@@ -141,7 +158,19 @@ pub enum ClientMsg {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// The answer to `join`: who you are and who is already there.
-    Welcome { version: u32, you: PeerId, room: RoomId, peers: Vec<PeerInfo>, ice_servers: Vec<IceServer> },
+    Welcome {
+        version: u32,
+        you: PeerId,
+        room: RoomId,
+        peers: Vec<PeerInfo>,
+        ice_servers: Vec<IceServer>,
+        /// Proves `you` in a later `join` (see [`Resume`]).
+        resume_token: String,
+        /// The server still had this participant's session: `peers` is the
+        /// whole room and nobody was told this participant left. False for a
+        /// first join and after a server restart.
+        resumed: bool,
+    },
     /// Someone entered the room after you.
     PeerJoined { peer: PeerInfo },
     /// Someone left, closed the tab, or lost the connection.

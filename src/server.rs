@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod rooms;
+pub mod secret;
 pub mod signal;
 
 use crate::{
@@ -21,6 +22,7 @@ use config::Config;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use rooms::Rooms;
+use secret::Secret;
 use serde::Deserialize;
 use std::{
     future::{Future, IntoFuture},
@@ -30,7 +32,7 @@ use std::{
     },
     time::Duration,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 use tower_http::{compression::CompressionLayer, CompressionLevel};
 
 /// What every handler can reach.
@@ -41,6 +43,12 @@ pub struct AppState {
     pub rooms: Arc<Rooms>,
     /// Signaling frames refused since start (malformed, unknown, too large…).
     pub rejected: Arc<AtomicU64>,
+    /// Signs resume tokens.
+    pub secret: Arc<Secret>,
+    /// Becomes true when the server starts shutting down.
+    pub shutdown: watch::Receiver<bool>,
+    /// Open signaling sockets, which shutdown waits for.
+    pub sessions: Sessions,
 }
 
 impl AppState {
@@ -71,10 +79,8 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 }
 
 /// Builds the whole HTTP application.
-pub fn app(config: Config) -> Router {
-    let leptos = leptos_options(&config);
-    let state =
-        AppState { leptos: leptos.clone(), config: Arc::new(config), rooms: Arc::default(), rejected: Arc::default() };
+fn app(state: AppState) -> Router {
+    let leptos = state.leptos.clone();
     let routes = generate_route_list(App);
     Router::new()
         .route("/ws", get(signal::upgrade))
@@ -88,31 +94,82 @@ pub fn app(config: Config) -> Router {
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
 }
 
-/// How long open signaling sockets get to finish after shutdown begins.
-const DRAIN: Duration = Duration::from_secs(2);
+/// The server key from `data_dir`, or (with a warning) one for this process only.
+fn secret(config: &Config) -> Secret {
+    Secret::load_or_create(&config.data_dir).unwrap_or_else(|err| {
+        tracing::warn!(
+            dir = %config.data_dir.display(),
+            %err,
+            "cannot keep the server key; browsers will not resume their sessions after a restart"
+        );
+        Secret::random()
+    })
+}
 
-/// Serves until `shutdown` completes, then stops accepting and returns once
-/// open connections have ended or [`DRAIN`] has passed (signaling sockets
-/// never end by themselves).
+/// How long open signaling sockets get to close after shutdown begins.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// Counts open signaling sockets, so that shutdown can wait for them
+/// (axum stops tracking a connection once it is upgraded).
+#[derive(Clone)]
+pub struct Sessions(Arc<watch::Sender<usize>>);
+
+impl Sessions {
+    /// Counts one socket until the guard is dropped.
+    pub fn enter(&self) -> SessionGuard {
+        self.0.send_modify(|n| *n += 1);
+        SessionGuard(self.0.clone())
+    }
+}
+
+pub struct SessionGuard(Arc<watch::Sender<usize>>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// Serves until `shutdown` completes. Then it stops accepting, closes every
+/// signaling socket with 1012 ("restarting": browsers reconnect and resume,
+/// and nobody is told anyone left) and returns once they are closed or
+/// [`DRAIN`] has passed.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let signal = async move {
-        shutdown.await;
-        let _ = stop.send(true);
+    let (stop, stopping) = watch::channel(false);
+    let (live, mut open_sockets) = watch::channel(0usize);
+    let state = AppState {
+        leptos: leptos_options(&config),
+        secret: Arc::new(secret(&config)),
+        config: Arc::new(config),
+        rooms: Arc::default(),
+        rejected: Arc::default(),
+        shutdown: stopping.clone(),
+        sessions: Sessions(Arc::new(live)),
     };
-    let serve = axum::serve(listener, app(config)).with_graceful_shutdown(signal);
-    let deadline = async move {
+    let mut stopped = stopping;
+    let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
         let _ = stopped.wait_for(|stop| *stop).await;
-        tokio::time::sleep(DRAIN).await;
-    };
+    });
+    let mut server = tokio::spawn(serve.into_future());
     tokio::select! {
-        result = serve.into_future() => result,
-        () = deadline => Ok(()),
+        result = &mut server => return result.unwrap_or_else(|err| Err(std::io::Error::other(err))),
+        () = shutdown => {}
     }
+    tracing::info!("shutting down: closing signaling sockets");
+    let _ = stop.send(true);
+    let drained = async {
+        let _ = open_sockets.wait_for(|n| *n == 0).await;
+        let _ = (&mut server).await;
+    };
+    if tokio::time::timeout(DRAIN, drained).await.is_err() {
+        tracing::warn!("some connections did not close in time");
+        server.abort();
+    }
+    Ok(())
 }
 
 /// `POST /new` (the "New meeting" form): a fresh, unguessable room.

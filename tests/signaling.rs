@@ -122,12 +122,12 @@ async fn oversized_frames_are_refused_and_the_socket_closed() {
 
 #[tokio::test]
 async fn a_closed_socket_makes_the_others_see_peer_left() {
-    let server = Server::start().await;
+    let server = Server::with(Config { resume_grace_secs: 1, ..Config::default() }).await;
     let room = RoomId::random();
     let (mut ada, _, _) = server.joined(room, "Ada").await;
     let (grace, grace_id, _) = server.joined(room, "Grace").await;
     let _ = ada.recv().await; // Grace joined
-    drop(grace); // no close handshake: like a crashed tab
+    drop(grace); // no close handshake: like a crashed tab; gone once the grace period ends
     assert_eq!(ada.recv().await, ServerMsg::PeerLeft { id: grace_id });
 
     let (mut linus, linus_id, _) = server.joined(room, "Linus").await;

@@ -11,6 +11,14 @@ fn every_client_msg() -> Vec<ClientMsg> {
             room: RoomId(Uuid::from_u128(1)),
             name: "Ada".into(),
             media: MediaState { audio: true, video: false, screen: false },
+            resume: None,
+        },
+        ClientMsg::Join {
+            version: PROTOCOL_VERSION,
+            room: RoomId(Uuid::from_u128(1)),
+            name: "Ada".into(),
+            media: MediaState::default(),
+            resume: Some(Resume { id: peer(), token: "ab".repeat(32) }),
         },
         ClientMsg::Signal {
             to: peer(),
@@ -44,6 +52,8 @@ fn every_server_msg() -> Vec<ServerMsg> {
                 username: Some("1700000000:x".into()),
                 credential: Some("secret".into()),
             }],
+            resume_token: "ab".repeat(32),
+            resumed: false,
         },
         ServerMsg::PeerJoined { peer: info },
         ServerMsg::PeerLeft { id: peer() },

@@ -7,7 +7,11 @@
 
 use crate::protocol::IceServer;
 use serde::Deserialize;
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 /// Everything the server needs to know at run time.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -31,6 +35,11 @@ pub struct Config {
     pub join_timeout_secs: u64,
     /// Messages queued for one slow client before the server closes it.
     pub send_queue: usize,
+    /// Seconds a participant whose socket dropped keeps its place (and its
+    /// peers their connections to it) while it reconnects.
+    pub resume_grace_secs: u64,
+    /// Where the server keeps what must outlive a restart (its secret key).
+    pub data_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -43,6 +52,8 @@ impl Default for Config {
             idle_timeout_secs: 45,
             join_timeout_secs: 10,
             send_queue: 256,
+            resume_grace_secs: 20,
+            data_dir: PathBuf::from("data"),
         }
     }
 }
@@ -77,6 +88,10 @@ impl Config {
 
     pub fn join_timeout(&self) -> Duration {
         Duration::from_secs(self.join_timeout_secs.max(1))
+    }
+
+    pub fn resume_grace(&self) -> Duration {
+        Duration::from_secs(self.resume_grace_secs)
     }
 }
 

@@ -11,9 +11,12 @@
 //! dispatches, keeping the per-connection state; a writer task drains the
 //! participant's bounded outbox. When either ends, the other is ended too.
 
-use super::{rooms::Member, AppState};
+use super::{
+    rooms::{Kick, Parked, Socket},
+    AppState,
+};
 use crate::protocol::{
-    clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg, MAX_FRAME_BYTES,
+    clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ProtocolError, Resume, RoomId, ServerMsg, MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
 };
 use axum::{
@@ -28,11 +31,15 @@ use futures_util::{
     stream::{SplitSink, SplitStream},
     SinkExt, StreamExt,
 };
-use std::{ops::ControlFlow, sync::Arc, time::Duration};
-use tokio::{
-    sync::{mpsc, Notify},
-    time::Instant,
+use std::{
+    ops::ControlFlow,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
 };
+use tokio::{sync::mpsc, time::Instant};
 
 /// Close code: the participant's outbox filled up; reconnect and resynchronise.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
@@ -73,41 +80,86 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
+/// How a socket's reading side ended, which decides what the room hears.
+enum End {
+    /// The participant said goodbye (`leave` or a close frame), or the
+    /// server gave up on it: the others are told at once.
+    Left,
+    /// The connection broke without a goodbye: keep the place for a while.
+    Broken,
+    /// The server is stopping: tell nobody anything.
+    Shutdown,
+}
+
 async fn session(socket: WebSocket, state: AppState) {
+    // Held until this socket is done, so shutdown can wait for it.
+    let _running = state.sessions.enter();
     let (sink, stream) = socket.split();
     let (outbox, queue) = mpsc::channel(state.config.send_queue.max(8));
-    let kick = Arc::new(Notify::new());
+    let kick = Arc::new(Kick::default());
+    let id = NEXT_SOCKET.fetch_add(1, Ordering::Relaxed);
     let mut writer = tokio::spawn(write(sink, queue, kick.clone()));
-    let mut conn = Connection { state, outbox, kick, joined: None };
-    let writer_done = tokio::select! {
-        _ = conn.read(stream) => false,
-        _ = &mut writer => true,
+    let mut conn = Connection { state, socket: Socket { id, outbox, kick: kick.clone() }, joined: None };
+    let (end, written) = tokio::select! {
+        end = conn.read(stream) => (end, None),
+        written = &mut writer => (End::Broken, written.ok()),
     };
-    conn.leave();
-    drop(conn);
-    if !writer_done {
-        // Let the writer flush the last replies and the close frame.
-        if tokio::time::timeout(Duration::from_secs(2), &mut writer).await.is_err() {
-            writer.abort();
+    let written = match written {
+        Some(written) => Some(written),
+        None => {
+            if matches!(end, End::Broken) {
+                // Nothing more can reach this socket: stop the writer and
+                // keep what it had not sent.
+                kick.send(0, "");
+            }
+            // Otherwise let the writer flush the last replies and the close frame.
+            match tokio::time::timeout(Duration::from_secs(2), &mut writer).await {
+                Ok(written) => written.ok(),
+                Err(_) => {
+                    writer.abort();
+                    None
+                }
+            }
         }
+    };
+    match (end, conn.joined.take(), written) {
+        (End::Shutdown, ..) => {}
+        (End::Broken, Some((room, peer)), Some(parked)) => conn.park(room, peer, parked),
+        (_, Some((room, peer)), _) => conn.state.rooms.leave(room, peer, id),
+        (_, None, _) => {}
     }
 }
 
+/// Gives each socket its own number (see [`Socket::id`]).
+static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
+
 /// Drains the outbox into the socket until every sender is gone, a close
-/// frame has been sent, or the server gives up on this participant.
-async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receiver<Message>, kick: Arc<Notify>) {
+/// frame has been sent, or the socket is kicked. Hands the queue back, so
+/// that a participant whose socket broke can get it on another one.
+async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receiver<Message>, kick: Arc<Kick>) -> Parked {
+    let mut unsent = None;
     loop {
         let msg = tokio::select! {
+            // A kicked socket gets its close frame before anything else queued.
+            biased;
+            (code, reason) = kick.wait() => match code {
+                0 => None,
+                code => Some(close(code, reason)),
+            },
             msg = queue.recv() => msg,
-            _ = kick.notified() => Some(close(CLOSE_TOO_SLOW, "too many messages waiting; reconnect")),
         };
         let Some(msg) = msg else { break };
         let closing = matches!(msg, Message::Close(_));
-        if sink.send(msg).await.is_err() || closing {
+        if let Err(_broken) = sink.send(msg.clone()).await {
+            unsent = (!closing).then_some(msg);
+            break;
+        }
+        if closing {
             break;
         }
     }
     let _ = sink.close().await;
+    Parked { queue, unsent }
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -117,30 +169,47 @@ fn close(code: u16, reason: &'static str) -> Message {
 /// The reading side of one socket, with its per-connection state.
 struct Connection {
     state: AppState,
-    outbox: mpsc::Sender<Message>,
-    kick: Arc<Notify>,
+    socket: Socket,
     joined: Option<(RoomId, PeerId)>,
 }
 
 impl Connection {
-    async fn read(&mut self, mut stream: SplitStream<WebSocket>) {
+    async fn read(&mut self, mut stream: SplitStream<WebSocket>) -> End {
         let join_deadline = Instant::now() + self.state.config.join_timeout();
+        let mut shutdown = self.state.shutdown.clone();
         loop {
             let deadline = match self.joined {
                 Some(_) => Instant::now() + self.state.config.idle_timeout(),
                 None => join_deadline,
             };
-            let frame = match tokio::time::timeout_at(deadline, stream.next()).await {
-                Err(_) if self.joined.is_some() => return self.send(close(CLOSE_IDLE, "idle for too long")),
-                Err(_) => return self.send(close(CLOSE_NO_JOIN, "no join in time")),
-                Ok(None) => return,
+            let next = tokio::select! {
+                next = tokio::time::timeout_at(deadline, stream.next()) => next,
+                _ = shutdown.wait_for(|stop| *stop) => {
+                    self.send(close(close_code::RESTART, "server restarting"));
+                    return End::Shutdown;
+                }
+            };
+            let frame = match next {
+                Err(_) if self.joined.is_some() => {
+                    self.send(close(CLOSE_IDLE, "idle for too long"));
+                    return End::Left;
+                }
+                Err(_) => {
+                    self.send(close(CLOSE_NO_JOIN, "no join in time"));
+                    return End::Left;
+                }
+                Ok(None) => return End::Broken,
                 Ok(Some(Err(err))) => {
-                    self.state.reject(&err);
-                    // tungstenite reports frames over READ_LIMIT as "too long".
-                    return match err.to_string().contains("too long") {
-                        true => self.send(close(close_code::SIZE, "frame too large")),
-                        false => self.send(close(close_code::PROTOCOL, "websocket protocol error")),
-                    };
+                    // tungstenite reports frames over READ_LIMIT as "too long";
+                    // anything else is a reset or broken framing.
+                    if err.to_string().contains("too long") {
+                        self.state.reject(&err);
+                        self.send(close(close_code::SIZE, "frame too large"));
+                        return End::Left;
+                    }
+                    // (Nothing is sent: a close frame would wait in the
+                    // outbox and reach the participant's next socket.)
+                    return End::Broken;
                 }
                 Ok(Some(Ok(frame))) => frame,
             };
@@ -148,19 +217,20 @@ impl Connection {
                 Message::Text(text) => ClientMsg::decode(&text),
                 Message::Binary(_) => Err(ProtocolError::Binary),
                 Message::Ping(_) | Message::Pong(_) => continue,
-                Message::Close(_) => return,
+                Message::Close(_) => return End::Left,
             };
             match result {
                 Ok(msg) => {
                     if self.handle(msg).is_break() {
-                        return;
+                        return End::Left;
                     }
                 }
                 Err(err) => {
                     self.state.reject(&err);
                     self.reply(err.to_reply());
                     if err.code() == ErrorCode::TooLarge {
-                        return self.send(close(close_code::SIZE, "frame too large"));
+                        self.send(close(close_code::SIZE, "frame too large"));
+                        return End::Left;
                     }
                 }
             }
@@ -170,7 +240,7 @@ impl Connection {
     fn handle(&mut self, msg: ClientMsg) -> ControlFlow<()> {
         match (msg, self.joined) {
             (ClientMsg::Ping, _) => self.reply(ServerMsg::Pong),
-            (ClientMsg::Join { version, room, name, media }, None) => {
+            (ClientMsg::Join { version, room, name, media, resume }, None) => {
                 if version != PROTOCOL_VERSION {
                     let text =
                         format!("this server speaks protocol {PROTOCOL_VERSION}, not {version}: reload the page");
@@ -179,16 +249,28 @@ impl Connection {
                 let Some(name) = clean_name(&name) else {
                     return self.refuse(ErrorCode::BadName, "a name must have 1 to 64 characters");
                 };
-                let you = PeerId::random();
-                let member = Member {
-                    info: PeerInfo { id: you, name, media },
-                    outbox: self.outbox.clone(),
-                    kick: self.kick.clone(),
+                let secret = &self.state.secret;
+                // A token that does not check out (an old key, a forged id)
+                // is not an error: the browser simply joins as someone new.
+                let you = match resume {
+                    Some(Resume { id, token }) if secret.verify_resume(room, id, &token) => id,
+                    _ => PeerId::random(),
                 };
+                let resume_token = secret.resume_token(room, you);
                 let ice_servers = self.state.config.ice_servers.clone();
-                let welcome = |peers| ServerMsg::Welcome { version, you, room, peers, ice_servers };
-                match self.state.rooms.join(room, member, self.state.config.room_capacity, welcome) {
-                    Ok(()) => self.joined = Some((room, you)),
+                let welcome = |peers, resumed| ServerMsg::Welcome {
+                    version,
+                    you,
+                    room,
+                    peers,
+                    ice_servers,
+                    resume_token,
+                    resumed,
+                };
+                let info = PeerInfo { id: you, name, media };
+                let capacity = self.state.config.room_capacity;
+                match self.state.rooms.join(room, info, self.socket.clone(), capacity, welcome) {
+                    Ok(_) => self.joined = Some((room, you)),
                     Err(err) => return self.refuse(ErrorCode::RoomFull, err.to_string()),
                 }
             }
@@ -202,8 +284,9 @@ impl Connection {
                 }
             }
             (ClientMsg::Media { media }, Some((room, id))) => self.state.rooms.set_media(room, id, media),
-            (ClientMsg::Leave, Some(_)) => {
-                self.leave();
+            (ClientMsg::Leave, Some((room, id))) => {
+                self.joined = None;
+                self.state.rooms.leave(room, id, self.socket.id);
                 self.send(close(close_code::NORMAL, "left"));
                 return ControlFlow::Break(());
             }
@@ -225,14 +308,24 @@ impl Connection {
     /// Queues a frame for this socket; a full queue means the client is not
     /// reading, and it is closed rather than silently missing the frame.
     fn send(&self, msg: Message) {
-        if self.outbox.try_send(msg).is_err() {
-            self.kick.notify_one();
+        if self.socket.outbox.try_send(msg).is_err() {
+            self.socket.kick.send(CLOSE_TOO_SLOW, "too many messages waiting; reconnect");
         }
     }
 
-    fn leave(&mut self) {
-        if let Some((room, id)) = self.joined.take() {
-            self.state.rooms.leave(room, id);
+    /// Keeps the participant's place after its socket broke, and lets it go
+    /// once the grace period passes without a resume.
+    fn park(&self, room: RoomId, peer: PeerId, parked: Parked) {
+        let grace = self.state.config.resume_grace();
+        let rooms = &self.state.rooms;
+        if grace.is_zero() || !rooms.park(room, peer, self.socket.id, parked) {
+            return rooms.leave(room, peer, self.socket.id);
         }
+        let rooms = rooms.clone();
+        let socket = self.socket.id;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            rooms.expire(room, peer, socket);
+        });
     }
 }

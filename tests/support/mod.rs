@@ -3,10 +3,10 @@
 
 use futures_util::{SinkExt, StreamExt};
 use moim::{
-    protocol::{ClientMsg, MediaState, PeerId, PeerInfo, RoomId, ServerMsg, PROTOCOL_VERSION},
+    protocol::{ClientMsg, MediaState, PeerId, PeerInfo, Resume, RoomId, ServerMsg, PROTOCOL_VERSION},
     server::{self, config::Config},
 };
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use tokio::{net::TcpStream, sync::oneshot};
 use tokio_tungstenite::{
     tungstenite::{protocol::CloseFrame, Message},
@@ -23,7 +23,12 @@ impl Server {
         Self::with(Config::default()).await
     }
 
-    pub async fn with(config: Config) -> Self {
+    /// A server with these settings; unless they name one, its data
+    /// directory is a fresh temporary one.
+    pub async fn with(mut config: Config) -> Self {
+        if config.data_dir == Config::default().data_dir {
+            config.data_dir = temp_dir();
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
@@ -44,10 +49,18 @@ impl Server {
 
     /// A client that has joined `room` as `name`; returns it with its welcome.
     pub async fn joined(&self, room: RoomId, name: &str) -> (Client, PeerId, Vec<PeerInfo>) {
+        let (client, welcome) = self.entered(join(room, name)).await;
+        (client, welcome.you, welcome.peers)
+    }
+
+    /// A client that has sent this `join`; returns it with the whole welcome.
+    pub async fn entered(&self, join: ClientMsg) -> (Client, Welcome) {
         let mut client = self.client().await;
-        client.send(&join(room, name)).await;
+        client.send(&join).await;
         match client.recv().await {
-            ServerMsg::Welcome { you, peers, .. } => (client, you, peers),
+            ServerMsg::Welcome { you, peers, resume_token, resumed, .. } => {
+                (client, Welcome { you, peers, resume_token, resumed })
+            }
             other => panic!("expected welcome, got {other:?}"),
         }
     }
@@ -76,6 +89,15 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Begins a graceful shutdown, as SIGTERM does.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -84,13 +106,34 @@ impl Drop for Server {
     }
 }
 
+/// The parts of a `welcome` the tests look at.
+#[derive(Debug)]
+pub struct Welcome {
+    pub you: PeerId,
+    pub peers: Vec<PeerInfo>,
+    pub resume_token: String,
+    pub resumed: bool,
+}
+
+/// A directory of its own for one test server.
+pub fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("moim-test-{}", uuid::Uuid::new_v4()))
+}
+
 pub fn join(room: RoomId, name: &str) -> ClientMsg {
     ClientMsg::Join {
         version: PROTOCOL_VERSION,
         room,
         name: name.into(),
         media: MediaState { audio: true, video: true, screen: false },
+        resume: None,
     }
+}
+
+/// `join` that asks to come back as `id`.
+pub fn rejoin(room: RoomId, name: &str, id: PeerId, token: &str) -> ClientMsg {
+    let ClientMsg::Join { version, room, name, media, .. } = join(room, name) else { unreachable!() };
+    ClientMsg::Join { version, room, name, media, resume: Some(Resume { id, token: token.into() }) }
 }
 
 pub struct Client {
