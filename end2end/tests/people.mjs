@@ -1,6 +1,11 @@
 // Helpers that act as people in a meeting: each person is a separate
 // browser context (own storage, own fake camera and microphone).
 import { expect, chromium } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as join_ } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Uncaught errors and rejections seen on any person's page; a test fails on any. */
 export const pageErrors = [];
@@ -107,4 +112,62 @@ export async function denyingBrowser() {
       '--autoplay-policy=no-user-gesture-required',
     ],
   });
+}
+
+/**
+ * A moim server of the test's own (so the test may kill it), on `port`,
+ * with its own data directory that survives its restarts.
+ */
+export function ownServer(port) {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const dataDir = mkdtempSync(join_(tmpdir(), 'moim-e2e-'));
+  const base = `http://127.0.0.1:${port}`;
+  let child = null;
+  return {
+    base,
+    /** Starts the server and waits until it answers. */
+    async start() {
+      child = spawn('./target/debug/moim', ['--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+        cwd: root,
+        stdio: 'ignore',
+      });
+      await expect
+        .poll(async () => (await fetch(base).catch(() => null))?.ok ?? false, { timeout: 20_000 })
+        .toBe(true);
+    },
+    /** Stops it with `signal` and waits for the process to end. */
+    async stop(signal = 'SIGKILL') {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+    },
+    /** A fresh room on this server. */
+    async newRoom() {
+      const res = await fetch(`${base}/new`, { method: 'POST', redirect: 'manual' });
+      return base + res.headers.get('location');
+    },
+  };
+}
+
+// Chat, as a person uses it.
+
+export const chatButton = (page) => page.getByRole('button', { name: /^Chat/ });
+
+export async function openChat(page) {
+  if ((await chatButton(page).getAttribute('aria-expanded')) !== 'true') await chatButton(page).click();
+  await expect(page.getByRole('complementary', { name: 'Chat' })).toBeVisible();
+}
+
+export async function say(page, text) {
+  await openChat(page);
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+}
+
+/** The chat as the page shows it: [name, text] per line. */
+export async function lines(page) {
+  return page.locator('.chat-line').evaluateAll((ls) =>
+    ls.map((l) => [l.querySelector('.who').textContent, l.querySelector('.text').textContent]),
+  );
 }

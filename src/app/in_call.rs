@@ -35,11 +35,13 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
             <header class="call-bar">
                 <span class="people">{move || match count() { 1 => "Only you".to_string(), n => format!("{n} people") }}</span>
                 <CopyLink/>
-                <span class="link-state" role="status">
+                // Said to screen readers in every state, shown only when
+                // something is wrong: a working link needs no banner.
+                <span class="link-state" role="status" class:quiet=move || link.get() == Link::Connected>
                     {move || match link.get() {
-                        Link::Connecting => "Connecting…".to_string(),
-                        Link::Connected => String::new(),
-                        Link::Lost(why) => why,
+                        Link::Connecting => "Connecting…",
+                        Link::Connected => "Connected",
+                        Link::Reconnecting => "Reconnecting…",
                     }}
                 </span>
             </header>

@@ -26,7 +26,8 @@ pub enum Stage {
 pub enum Link {
     Connecting,
     Connected,
-    Lost(String),
+    /// The socket dropped; the call goes on and the client is reconnecting.
+    Reconnecting,
 }
 
 /// A camera or microphone the browser offers.

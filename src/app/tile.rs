@@ -92,7 +92,7 @@ pub fn Tile(remote: Remote) -> impl IntoView {
         >
             <Show when=connecting>
                 <span class="state">{move || match connection.get().as_str() {
-                    "failed" | "disconnected" => "connection lost",
+                    "failed" | "disconnected" => "Connection lost, restoring…",
                     _ => "connecting…",
                 }}</span>
             </Show>

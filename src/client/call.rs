@@ -4,9 +4,13 @@
 //! Everything is released in [`Call::leave`], which the room page also runs
 //! on cleanup: the camera light goes off, connections close, and the socket
 //! closes so the others see this participant leave at once.
+//!
+//! The signaling socket comes and goes (see `link.rs`); the peer connections
+//! do not depend on it, so the call goes on while it is down.
 
 mod chat;
 mod devices;
+mod link;
 mod screen;
 
 use super::{
@@ -16,13 +20,13 @@ use super::{
     warn,
 };
 use crate::{
-    app::{CallState, Link, Remote, Stage},
-    protocol::{clean_name, ClientMsg, ErrorCode, IceServer, PeerId, PeerInfo, ServerMsg, PROTOCOL_VERSION},
+    app::{CallState, Remote, Stage},
+    protocol::{clean_name, ClientMsg, ErrorCode, IceServer, PeerId, PeerInfo, Resume, ServerMsg},
 };
 use leptos::{prelude::*, task::spawn_local};
 use std::{
     cell::{Cell, RefCell},
-    collections::HashMap,
+    collections::{HashMap, HashSet, VecDeque},
     rc::{Rc, Weak},
 };
 use web_sys::{MediaStream, MediaStreamTrack};
@@ -35,7 +39,23 @@ pub struct Call(Rc<Inner>);
 struct Inner {
     state: CallState,
     socket: RefCell<Option<Socket>>,
+    /// The name this participant joined with, for joining again.
+    joined_as: RefCell<Option<String>>,
+    /// Whether the current socket has been welcomed (signals may go out).
+    welcomed: Cell<bool>,
+    /// Signals made while the socket was down, sent after the next welcome.
+    pending: RefCell<VecDeque<ClientMsg>>,
+    /// How to come back as the same participant after a reconnect.
+    resume: RefCell<Option<Resume>>,
+    /// Failed connection attempts since the last welcome (for backoff).
+    attempts: Cell<u32>,
+    /// Remote participants the current server session has told us about.
+    /// After a server restart, the others are kept only while their peer
+    /// connection works, until they come back too.
+    confirmed: RefCell<HashSet<PeerId>>,
     me: Cell<Option<PeerId>>,
+    /// Leaves the call when the tab closes (see `link.rs`).
+    on_pagehide: RefCell<Option<wasm_bindgen::closure::Closure<dyn FnMut()>>>,
     ice_servers: RefCell<Vec<IceServer>>,
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
     /// The local stream; its tracks are what every peer sends.
@@ -62,7 +82,14 @@ impl Call {
         let call = Self(Rc::new(Inner {
             state,
             socket: RefCell::default(),
+            joined_as: RefCell::default(),
+            welcomed: Cell::new(false),
+            pending: RefCell::default(),
+            resume: RefCell::default(),
+            attempts: Cell::new(0),
+            confirmed: RefCell::default(),
             me: Cell::new(None),
+            on_pagehide: RefCell::default(),
             ice_servers: RefCell::default(),
             peers: RefCell::default(),
             local: RefCell::default(),
@@ -146,70 +173,31 @@ impl Call {
         }
         state.notice.set(None);
         state.stage.set(Stage::InCall);
-        self.connect(name);
-    }
-
-    fn connect(&self, name: String) {
-        let state = self.0.state;
-        state.link.set(Link::Connecting);
-        let weak = Rc::downgrade(&self.0);
-        let on_open = {
-            let weak = weak.clone();
-            move || {
-                let Some(call) = upgrade(&weak) else { return };
-                let join = ClientMsg::Join {
-                    version: PROTOCOL_VERSION,
-                    room: state.room,
-                    name: name.clone(),
-                    media: state.media.get_untracked(),
-                };
-                call.send(&join);
-            }
-        };
-        let on_message = {
-            let weak = weak.clone();
-            move |msg| {
-                if let Some(call) = upgrade(&weak) {
-                    call.handle(msg);
-                }
-            }
-        };
-        let on_close = move |code: u16, reason: String| {
-            let Some(call) = upgrade(&weak) else { return };
-            if call.0.left.get() {
-                return;
-            }
-            let why = match reason.as_str() {
-                "" => format!("Lost the connection to the server (code {code}). Reload the page to rejoin."),
-                r => format!("Lost the connection to the server: {r}. Reload the page to rejoin."),
-            };
-            state.link.set(Link::Lost(why));
-        };
-        match Socket::connect(on_open, on_message, on_close) {
-            Ok(socket) => *self.0.socket.borrow_mut() = Some(socket),
-            Err(err) => state.link.set(Link::Lost(format!("Could not reach the server: {}", super::js_error(&err)))),
-        }
-    }
-
-    fn send(&self, msg: &ClientMsg) -> bool {
-        self.0.socket.borrow().as_ref().is_some_and(|s| s.send(msg))
+        *self.0.joined_as.borrow_mut() = Some(name);
+        self.leave_with_the_page();
+        self.connect();
     }
 
     fn handle(&self, msg: ServerMsg) {
         let state = self.0.state;
         match msg {
-            ServerMsg::Welcome { you, peers, ice_servers, .. } => {
-                self.0.me.set(Some(you));
+            ServerMsg::Welcome { you, peers, ice_servers, resume_token, resumed, .. } => {
                 *self.0.ice_servers.borrow_mut() = ice_servers;
-                state.link.set(Link::Connected);
-                for info in peers {
-                    let id = info.id;
-                    self.add_remote(info);
-                    // The newcomer makes the first offer to everyone present.
-                    self.open_peer(id, true);
+                self.welcomed(you, resume_token, resumed, peers);
+            }
+            ServerMsg::PeerJoined { peer } => {
+                self.0.confirmed.borrow_mut().insert(peer.id);
+                // Someone we still have a connection to (after a server
+                // restart) is kept, not added twice; its offer is not needed.
+                match state.remote(peer.id) {
+                    Some(remote) => {
+                        remote.name.set(peer.name);
+                        remote.media.set(peer.media);
+                        self.mend(peer.id);
+                    }
+                    None => self.add_remote(peer),
                 }
             }
-            ServerMsg::PeerJoined { peer } => self.add_remote(peer),
             ServerMsg::PeerLeft { id } => self.remove_remote(id),
             ServerMsg::Signal { from, signal } => {
                 let existing = self.0.peers.borrow().get(&from).cloned();
@@ -247,10 +235,30 @@ impl Call {
     }
 
     fn remove_remote(&self, id: PeerId) {
-        if let Some(peer) = self.0.peers.borrow_mut().remove(&id) {
+        self.0.confirmed.borrow_mut().remove(&id);
+        let peer = self.0.peers.borrow_mut().remove(&id);
+        if let Some(peer) = peer {
             peer.close();
         }
         self.0.state.remotes.update(|all| all.retain(|r| r.id != id));
+    }
+
+    /// A peer connection to someone the server does not know (any more)
+    /// that stopped working means they are gone.
+    fn connection_changed(&self, id: PeerId, connection: &str) {
+        let gone = matches!(connection, "failed" | "closed") && !self.0.confirmed.borrow().contains(&id);
+        if gone {
+            self.remove_remote(id);
+        }
+    }
+
+    /// Restarts ICE on a connection to `id` that is not up, now that
+    /// signaling can carry the new offer.
+    fn mend(&self, id: PeerId) {
+        let peer = self.0.peers.borrow().get(&id).cloned();
+        if let Some(peer) = peer {
+            peer.mend();
+        }
     }
 
     fn open_peer(&self, id: PeerId, initiate: bool) -> Option<Rc<Peer>> {
@@ -259,12 +267,20 @@ impl Call {
         let weak = Rc::downgrade(&self.0);
         let opened = weak.clone();
         let events = Events {
-            signal: with_call(&weak, move |call, signal| _ = call.send(&ClientMsg::Signal { to: id, signal })),
+            signal: with_call(&weak, move |call, signal| call.send_signal(ClientMsg::Signal { to: id, signal })),
             track: Box::new(move |track, screen| match screen {
                 true => add_track(remote.screen, track),
                 false => add_track(remote.stream, track),
             }),
-            state: Box::new(move |s| remote.connection.set(s.to_string())),
+            state: {
+                let weak = weak.clone();
+                Box::new(move |s| {
+                    remote.connection.set(s.to_string());
+                    if let Some(call) = upgrade(&weak) {
+                        call.connection_changed(id, s);
+                    }
+                })
+            },
             chat_open: Box::new(move || {
                 if let Some(call) = upgrade(&opened) {
                     call.chat_opened(id)
@@ -317,6 +333,8 @@ impl Call {
         self.stop_sharing();
         self.0.left.set(true);
         self.0.socket.borrow_mut().take();
+        self.0.pending.borrow_mut().clear();
+        self.forget_the_page();
         for (_, peer) in self.0.peers.borrow_mut().drain() {
             peer.close();
         }

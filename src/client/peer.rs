@@ -16,6 +16,16 @@
 //!
 //! Incoming signals are applied one at a time, in order: a candidate must
 //! not be added before the description it belongs to.
+//!
+//! A connection that fails, or stays `disconnected` for [`DISCONNECTED_GRACE`],
+//! is repaired with an ICE restart: a new offer through signaling on the
+//! same RTCPeerConnection, so tiles, tracks and the chat channel stay.
+//!
+//! Every open connection is also listed in `window.moimPeers` (a `Map` from
+//! peer id to RTCPeerConnection): the browser tests read statistics and
+//! break transports through it, and it helps when debugging a call in the
+//! browser's console. It gives a page script nothing it could not reach
+//! anyway.
 
 mod screen;
 
@@ -27,6 +37,7 @@ use std::{
     cell::{Cell, RefCell},
     collections::VecDeque,
     rc::{Rc, Weak},
+    time::Duration,
 };
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -36,6 +47,10 @@ use web_sys::{
     RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
     RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
 };
+
+/// How long a connection may stay `disconnected` before it is restarted;
+/// brief losses recover by themselves within a second or two.
+const DISCONNECTED_GRACE: Duration = Duration::from_secs(3);
 
 /// A handler registered on the connection or its chat channel.
 type Listener = (EventTarget, &'static str, Closure<dyn FnMut(JsValue)>);
@@ -143,6 +158,7 @@ impl Peer {
             handlers: RefCell::default(),
         });
         peer.listen();
+        registry(|peers| _ = peers.set(&JsValue::from_str(&id.to_string()), &peer.pc));
         if initiate {
             peer.add_transceivers();
             peer.become_ready();
@@ -217,10 +233,21 @@ impl Peer {
         });
         self.on(&pc, "connectionstatechange", |peer, _| {
             let state = peer.pc.connection_state();
-            if state == RtcPeerConnectionState::Failed {
-                // A new ICE round, negotiated through the same path, often
-                // recovers from a changed network without a new connection.
-                let _ = call0(&peer.pc, "restartIce");
+            match state {
+                RtcPeerConnectionState::Failed => peer.restart_ice(),
+                RtcPeerConnectionState::Disconnected => {
+                    let weak = Rc::downgrade(peer);
+                    leptos::prelude::set_timeout(
+                        move || {
+                            let Some(peer) = weak.upgrade() else { return };
+                            if peer.pc.connection_state() == RtcPeerConnectionState::Disconnected {
+                                peer.restart_ice();
+                            }
+                        },
+                        DISCONNECTED_GRACE,
+                    );
+                }
+                _ => {}
             }
             (peer.events.state)(state_name(state));
         });
@@ -373,8 +400,28 @@ impl Peer {
         }
     }
 
+    /// A new ICE round, negotiated through signaling like any other change:
+    /// it recovers from a changed or broken network path without a new
+    /// connection.
+    fn restart_ice(&self) {
+        if self.pc.signaling_state() != RtcSignalingState::Closed {
+            let _ = call0(&self.pc, "restartIce");
+        }
+    }
+
+    /// Restarts ICE if the connection is not up (for example after
+    /// signaling came back, so the offer can now be delivered).
+    pub fn mend(&self) {
+        let state = self.pc.connection_state();
+        if matches!(state, RtcPeerConnectionState::Failed | RtcPeerConnectionState::Disconnected) {
+            self.restart_ice();
+        }
+    }
+
     /// Closes the connection and detaches every handler.
     pub fn close(&self) {
+        let id = JsValue::from_str(&self.id.to_string());
+        registry(|peers| _ = peers.delete(&id));
         if let Some(chat) = self.chat.borrow_mut().take() {
             chat.close();
         }
@@ -383,4 +430,19 @@ impl Peer {
             let _ = target.remove_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
         }
     }
+}
+
+/// Runs `f` on `window.moimPeers`, making the map on first use.
+fn registry(f: impl FnOnce(&js_sys::Map)) {
+    let Some(window) = web_sys::window() else { return };
+    let key = JsValue::from_str("moimPeers");
+    let map = match js_sys::Reflect::get(&window, &key).ok().and_then(|m| m.dyn_into::<js_sys::Map>().ok()) {
+        Some(map) => map,
+        None => {
+            let map = js_sys::Map::new();
+            let _ = js_sys::Reflect::set(&window, &key, &map);
+            map
+        }
+    };
+    f(&map);
 }

@@ -1,18 +1,33 @@
-//! The websocket to the signaling server, on the page's own origin.
+//! One websocket to the signaling server, on the page's own origin.
 //!
 //! Frames are the typed [`crate::protocol`] messages. A keepalive ping every
-//! 15 s keeps proxies from closing a quiet socket and lets the server drop
-//! dead ones. Dropping a [`Socket`] closes it and removes its handlers.
+//! 10 s keeps proxies from closing a quiet socket and lets the server drop
+//! dead ones; the pongs let this side notice a dead socket too. A socket that
+//! has heard nothing for [`SILENCE`] is given up at once rather than after
+//! the browser's own TCP timeout, which can take minutes: the call then
+//! reconnects (see [`crate::client::call`]).
+//!
+//! `on_close` runs exactly once per socket. Dropping a [`Socket`] closes it
+//! and removes its handlers without running `on_close`.
 
 use crate::protocol::{ClientMsg, ServerMsg};
 use leptos::prelude::{set_interval_with_handle, IntervalHandle};
-use std::time::Duration;
+use std::{cell::RefCell, rc::Rc, time::Duration};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+const PING_EVERY: Duration = Duration::from_secs(10);
+/// Two missed pongs and a half.
+const SILENCE: f64 = 25_000.0;
+/// Close code this side reports when it gives up on a silent socket.
+pub const CLOSE_SILENT: u16 = 4900;
+
+type OnClose = Rc<RefCell<Option<Box<dyn FnOnce(u16, String)>>>>;
 
 pub struct Socket {
     ws: WebSocket,
     ping: Option<IntervalHandle>,
+    on_close_cb: OnClose,
     // Kept alive as long as the socket; dropping them would leave the
     // browser calling freed closures.
     _on_open: Closure<dyn FnMut()>,
@@ -29,40 +44,57 @@ fn url() -> Result<String, JsValue> {
 
 impl Socket {
     /// Connects; `on_open` runs once connected, `on_message` for every
-    /// server message, `on_close` with the close code and reason.
+    /// server message, `on_close` once with the close code and reason.
     pub fn connect(
         on_open: impl FnMut() + 'static,
         mut on_message: impl FnMut(ServerMsg) + 'static,
-        mut on_close: impl FnMut(u16, String) + 'static,
+        on_close: impl FnOnce(u16, String) + 'static,
     ) -> Result<Self, JsValue> {
         let ws = WebSocket::new(&url()?)?;
+        let heard = Rc::new(RefCell::new(js_sys::Date::now()));
+        let on_close_cb: OnClose = Rc::new(RefCell::new(Some(Box::new(on_close))));
         let on_open = Closure::<dyn FnMut()>::new(on_open);
+        let last = heard.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            *last.borrow_mut() = js_sys::Date::now();
             let Some(text) = ev.data().as_string() else { return };
             match ServerMsg::decode(&text) {
                 Ok(msg) => on_message(msg),
                 Err(err) => super::warn(&format!("moim: unreadable signaling message: {err}")),
             }
         });
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| on_close(ev.code(), ev.reason()));
+        let closing = on_close_cb.clone();
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+            if let Some(f) = closing.borrow_mut().take() {
+                f(ev.code(), ev.reason())
+            }
+        });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         let pinger = ws.clone();
+        let closing = on_close_cb.clone();
         let ping = set_interval_with_handle(
             move || {
-                if pinger.ready_state() == WebSocket::OPEN {
-                    let _ = pinger.send_with_str(&ClientMsg::Ping.encode());
+                if pinger.ready_state() != WebSocket::OPEN {
+                    return;
                 }
+                if js_sys::Date::now() - *heard.borrow() > SILENCE {
+                    let _ = pinger.close();
+                    if let Some(f) = closing.borrow_mut().take() {
+                        f(CLOSE_SILENT, "the server stopped answering".into())
+                    }
+                    return;
+                }
+                let _ = pinger.send_with_str(&ClientMsg::Ping.encode());
             },
-            Duration::from_secs(15),
+            PING_EVERY,
         )
         .ok();
-        Ok(Self { ws, ping, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+        Ok(Self { ws, ping, on_close_cb, _on_open: on_open, _on_message: on_message, _on_close: on_close })
     }
 
-    /// Sends a message; false if the socket is not open (the caller decides
-    /// whether that matters: signals are re-made after a reconnect).
+    /// Sends a message; false if the socket is not open.
     pub fn send(&self, msg: &ClientMsg) -> bool {
         self.ws.ready_state() == WebSocket::OPEN && self.ws.send_with_str(&msg.encode()).is_ok()
     }
@@ -73,6 +105,7 @@ impl Drop for Socket {
         if let Some(ping) = self.ping.take() {
             ping.clear();
         }
+        self.on_close_cb.borrow_mut().take();
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);

@@ -1,0 +1,170 @@
+// A call survives its signaling server restarting and its network path
+// breaking. Each test runs a server of its own, so that it can be killed.
+import { test, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
+import { join, finish, ownServer, tile, expectVideoAdvancing, openChat, say, lines } from './people.mjs';
+
+test.afterEach(finish);
+
+const status = (page) => page.getByRole('status').filter({ hasText: /^(Connecting…|Connected|Reconnecting…)$/ });
+const remoteTiles = (page) => page.locator('.tiles > .tile:not(.self)');
+
+/**
+ * Counts the frames of `name`'s video on `page` from now on, and the longest
+ * wait between two of them; read back with `frameGaps`.
+ */
+async function watchFrames(page, name) {
+  await tile(page, name).locator('video').evaluate((v) => {
+    const watch = { frames: 0, last: performance.now(), longest: 0 };
+    v.moimWatch = watch;
+    const onFrame = (now) => {
+      watch.frames += 1;
+      watch.longest = Math.max(watch.longest, now - watch.last);
+      watch.last = now;
+      v.requestVideoFrameCallback(onFrame);
+    };
+    v.requestVideoFrameCallback(onFrame);
+  });
+}
+
+async function frameGaps(page, name) {
+  return tile(page, name).locator('video').evaluate((v) => {
+    const w = v.moimWatch;
+    return { frames: w.frames, longest: Math.round(Math.max(w.longest, performance.now() - w.last)) };
+  });
+}
+
+for (const signal of ['SIGKILL', 'SIGTERM']) {
+  test(`the call goes on through a server restart (${signal})`, async ({ browser }) => {
+    const server = ownServer(signal === 'SIGKILL' ? 3102 : 3103);
+    await server.start();
+    try {
+      const url = await server.newRoom();
+      const alice = await join(browser, url, 'Alice');
+      const bob = await join(browser, url, 'Bob');
+      await expectVideoAdvancing(alice, 'Bob');
+      await expectVideoAdvancing(bob, 'Alice');
+      await watchFrames(alice, 'Bob');
+      await watchFrames(bob, 'Alice');
+
+      await server.stop(signal);
+      for (const page of [alice, bob]) await expect(status(page)).toHaveText('Reconnecting…');
+      // While signaling is down, the call and its chat go on browser to browser.
+      await openChat(bob);
+      await say(alice, 'while the server is down');
+      await expect.poll(() => lines(bob)).toContainEqual(['Alice', 'while the server is down']);
+      await say(bob, 'still here');
+      await expect.poll(() => lines(alice)).toContainEqual(['Bob', 'still here']);
+
+      await server.start();
+      for (const page of [alice, bob]) await expect(status(page)).toHaveText('Connected', { timeout: 3_000 });
+
+      // Nobody appears twice, and the pictures never stopped.
+      for (const page of [alice, bob]) await expect(remoteTiles(page)).toHaveCount(1);
+      for (const [page, name] of [[alice, 'Bob'], [bob, 'Alice']]) {
+        const { frames, longest } = await frameGaps(page, name);
+        expect(frames, `${name}'s video kept advancing`).toBeGreaterThan(20);
+        expect(longest, `${name}'s video never stalled for a second`).toBeLessThan(1_000);
+      }
+
+      // Someone joining after the restart meets both, and both meet them.
+      const carol = await join(browser, url, 'Carol');
+      await expectVideoAdvancing(carol, 'Alice');
+      await expectVideoAdvancing(carol, 'Bob');
+      await expectVideoAdvancing(alice, 'Carol');
+      await expectVideoAdvancing(bob, 'Carol');
+      for (const page of [alice, bob, carol]) await expect(remoteTiles(page)).toHaveCount(2);
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+/**
+ * Makes every packet to this machine's own (non-loopback) addresses vanish,
+ * which is the path WebRTC takes between two local browsers, while the
+ * server and the test's control connections on 127.0.0.1 go on. Needs
+ * CAP_NET_ADMIN; `restore` undoes it.
+ */
+function breakPeerNetwork() {
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => !a.internal);
+  const ip = (...args) => execFileSync('ip', args, { stdio: 'pipe' });
+  const undo = [];
+  for (const family of ['-4', '-6']) {
+    const own = addresses.filter((a) => (family === '-4') === (a.family === 'IPv4'));
+    if (!own.length) continue;
+    // Rules are read in order, and the "local" table (which delivers to our
+    // own addresses) normally comes first: move it behind the blackholes.
+    ip(family, 'rule', 'add', 'pref', '10', 'lookup', 'local');
+    ip(family, 'rule', 'del', 'pref', '0');
+    undo.push(() => {
+      ip(family, 'rule', 'add', 'pref', '0', 'lookup', 'local');
+      ip(family, 'rule', 'del', 'pref', '10');
+    });
+    own.forEach((a, i) => {
+      const pref = String(5 + i);
+      ip(family, 'rule', 'add', 'pref', pref, 'to', a.address, 'blackhole');
+      undo.push(() => ip(family, 'rule', 'del', 'pref', pref));
+    });
+  }
+  return () => {
+    for (const step of undo.reverse()) step();
+  };
+}
+
+test('a broken network path is repaired by an ICE restart on the same connection', async ({ browser }) => {
+  test.skip(process.getuid?.() !== 0, 'needs root (CAP_NET_ADMIN) to cut the network path between the browsers');
+  const server = ownServer(3104);
+  await server.start();
+  let restore = null;
+  try {
+    const url = await server.newRoom();
+    const bob = await join(browser, url, 'Bob');
+    const alice = await join(browser, url, 'Alice');
+    await expectVideoAdvancing(alice, 'Bob');
+    const before = await alice.evaluate(() => {
+      const pc = [...window.moimPeers.values()][0];
+      window.moimSeen = [];
+      pc.addEventListener('connectionstatechange', () => window.moimSeen.push(pc.connectionState));
+      window.moimFirstPc = pc;
+      return pc.localDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1];
+    });
+
+    restore = breakPeerNetwork();
+    await expect(tile(alice, 'Bob').getByText('Connection lost, restoring…')).toBeVisible({ timeout: 20_000 });
+    await expect(tile(bob, 'Alice').getByText('Connection lost, restoring…')).toBeVisible({ timeout: 20_000 });
+    // Long enough for the first ICE restart to be tried (and fail) on the broken path.
+    await alice.waitForTimeout(5_000);
+    restore();
+    restore = null;
+
+    await expectVideoAdvancing(alice, 'Bob');
+    await expectVideoAdvancing(bob, 'Alice');
+    await expect(tile(alice, 'Bob').getByText('Connection lost, restoring…')).toBeHidden();
+    const after = await alice.evaluate(() => {
+      const pcs = [...window.moimPeers.values()];
+      const pc = pcs[0];
+      return {
+        count: pcs.length,
+        same: pc === window.moimFirstPc,
+        state: pc.connectionState,
+        ufrag: pc.localDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1],
+        seen: window.moimSeen,
+      };
+    });
+    expect(after.count, 'still one connection').toBe(1);
+    expect(after.same, 'the same RTCPeerConnection').toBe(true);
+    expect(after.state).toBe('connected');
+    expect(after.ufrag, 'new ICE credentials: an ICE restart happened').not.toBe(before);
+    expect(after.seen).toContain('disconnected');
+    await openChat(bob);
+    await say(alice, 'after the repair');
+    await expect.poll(() => lines(bob)).toContainEqual(['Alice', 'after the repair']);
+  } finally {
+    if (restore) restore();
+    await server.stop();
+  }
+});
