@@ -4,7 +4,7 @@
 # cargo-leptos finds wasm-bindgen (~/.cargo/bin) and wasm-opt (npm binaryen) on PATH.
 export PATH := $(CURDIR)/end2end/node_modules/binaryen/bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup build run test bench-call
+.PHONY: setup build run test bench-call bench-restart
 
 setup:
 	bash scripts/setup.sh
@@ -28,3 +28,7 @@ test: setup
 bench-call: setup
 	cargo leptos build --release
 	node end2end/bench/call.mjs
+
+bench-restart: setup
+	cargo leptos build --release
+	node end2end/bench/restart.mjs

@@ -28,11 +28,15 @@
 //! - `server.rs` (`ssr`): `run(listener, config, shutdown)` and the router;
 //!   `server/` holds:
 //!   - `config.rs`: run-time settings from `Leptos.toml`, env and flags;
-//!   - `rooms.rs`: who is in which room, fan-out with bounded outboxes;
-//!   - `signal.rs`: the signaling websocket, one reader and one writer task.
+//!   - `rooms.rs`: who is in which room, fan-out with bounded outboxes,
+//!     places kept for participants whose socket broke;
+//!   - `signal.rs`: the signaling websocket, one reader and one writer task;
+//!   - `secret.rs`: the server key in `data_dir` and the resume tokens
+//!     signed with it.
 //! - `client.rs` (`hydrate`): the browser side of a call; `client/` holds:
 //!   - `media.rs`: camera, microphone and screen capture, device lists;
-//!   - `signaling.rs`: the websocket to the server;
+//!   - `signaling.rs`: one websocket to the server, with keepalive and a
+//!     watchdog for silent sockets;
 //!   - `peer.rs`: one RTCPeerConnection with perfect negotiation and its
 //!     chat data channel; `peer/screen.rs` puts a shared screen on
 //!     transceivers of its own;
@@ -40,7 +44,8 @@
 //!     signaling, writing the call state; `call/devices.rs` mutes, turns
 //!     the camera off and on and switches devices, `call/chat.rs` sends,
 //!     receives and merges chat (with the history exchange),
-//!     `call/screen.rs` shares a screen.
+//!     `call/screen.rs` shares a screen, `call/link.rs` reconnects, resumes
+//!     and merges the room back after a restart.
 //! - `main.rs` (`ssr`): reads settings, binds, calls `server::run`.
 //!
 //! # Choices
@@ -52,6 +57,9 @@
 //!   every participant downloads before joining.
 //! - Signaling is a plain axum websocket route, not a Leptos server function;
 //!   `server/signal.rs` says why.
+//! - Resume tokens are HMACs (RustCrypto's `hmac` and `sha2`) rather than
+//!   entries in a session store: a restarted server checks them with nothing
+//!   but its key, which is what lets a call outlive the server's memory.
 
 // Leptos view types nest deeply.
 #![recursion_limit = "256"]

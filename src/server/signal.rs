@@ -10,6 +10,11 @@
 //! Each socket is two tasks (as in axum's chat example): this one reads and
 //! dispatches, keeping the per-connection state; a writer task drains the
 //! participant's bounded outbox. When either ends, the other is ended too.
+//!
+//! How a socket ends decides what the room hears (see [`End`]): a goodbye
+//! is passed on at once, a broken socket keeps its place for a while (the
+//! writer hands its queue back so nothing queued is lost), and a shutdown
+//! tells nobody anything. docs/protocol.md lists the close codes.
 
 use super::{
     rooms::{Kick, Parked, Socket},
