@@ -409,9 +409,14 @@ impl Peer {
         }
     }
 
-    /// Restarts ICE if the connection is not up (for example after
-    /// signaling came back, so the offer can now be delivered).
+    /// Called when signaling can reach the other side again: an offer that
+    /// may have been lost on the way (sent while the other side was not
+    /// yet back) is sent again, and a connection that is not up gets an ICE
+    /// restart.
     pub fn mend(&self) {
+        if self.pc.signaling_state() == RtcSignalingState::HaveLocalOffer && !self.making_offer.get() {
+            self.send_description();
+        }
         let state = self.pc.connection_state();
         if matches!(state, RtcPeerConnectionState::Failed | RtcPeerConnectionState::Disconnected) {
             self.restart_ice();
