@@ -16,7 +16,7 @@ const remoteTiles = (page) => page.locator('.tiles > .tile:not(.self)');
  */
 async function watchFrames(page, name) {
   await tile(page, name).locator('video').evaluate((v) => {
-    const watch = { frames: 0, last: performance.now(), longest: 0 };
+    const watch = { frames: 0, start: performance.now(), last: performance.now(), longest: 0 };
     v.moimWatch = watch;
     const onFrame = (now) => {
       watch.frames += 1;
@@ -31,7 +31,8 @@ async function watchFrames(page, name) {
 async function frameGaps(page, name) {
   return tile(page, name).locator('video').evaluate((v) => {
     const w = v.moimWatch;
-    return { frames: w.frames, longest: Math.round(Math.max(w.longest, performance.now() - w.last)) };
+    const now = performance.now();
+    return { frames: w.frames, seconds: (now - w.start) / 1000, longest: Math.round(Math.max(w.longest, now - w.last)) };
   });
 }
 
@@ -62,9 +63,14 @@ for (const signal of ['SIGKILL', 'SIGTERM']) {
 
       // Nobody appears twice, and the pictures never stopped.
       for (const page of [alice, bob]) await expect(remoteTiles(page)).toHaveCount(1);
+      // Watch a while past the reconnect too, so that a stall the reconnect
+      // causes would be seen; the rate asked for is far below the fake
+      // camera's, which a loaded machine can halve.
+      await alice.waitForTimeout(3_000);
       for (const [page, name] of [[alice, 'Bob'], [bob, 'Alice']]) {
-        const { frames, longest } = await frameGaps(page, name);
-        expect(frames, `${name}'s video kept advancing`).toBeGreaterThan(20);
+        const { frames, seconds, longest } = await frameGaps(page, name);
+        console.log(`${name}: ${frames} frames in ${seconds.toFixed(1)} s, longest gap ${longest} ms`);
+        expect(frames / seconds, `${name}'s video kept advancing`).toBeGreaterThan(3);
         expect(longest, `${name}'s video never stalled for a second`).toBeLessThan(1_000);
       }
 
