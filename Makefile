@@ -6,6 +6,12 @@ export PATH := $(CURDIR)/end2end/node_modules/binaryen/bin:$(HOME)/.cargo/bin:$(
 
 .PHONY: setup build run test bench-call bench-restart
 
+# The release build. --precompress writes .br (brotli 11) and .gz beside
+# every static file, which the server sends as they are; cargo-leptos' gzip
+# is a fast one, so the .gz files are made again with gzip -9.
+RELEASE_BUILD = cargo leptos build --release --precompress && \
+	find target/site -type f ! -name '*.gz' ! -name '*.br' -exec gzip -9 -k -f {} +
+
 setup:
 	bash scripts/setup.sh
 
@@ -15,7 +21,7 @@ build: setup
 
 # Release build, served on 127.0.0.1:3000 (see Leptos.toml).
 run: setup
-	cargo leptos build --release
+	$(RELEASE_BUILD)
 	./target/release/moim
 
 # Rust unit and integration tests, then the browser tests against a dev build.
@@ -26,9 +32,9 @@ test: setup
 	cd end2end && npx playwright test
 
 bench-call: setup
-	cargo leptos build --release
+	$(RELEASE_BUILD)
 	node end2end/bench/call.mjs
 
 bench-restart: setup
-	cargo leptos build --release
+	$(RELEASE_BUILD)
 	node end2end/bench/restart.mjs

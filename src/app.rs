@@ -9,7 +9,7 @@ mod state;
 mod tile;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     ParamSegment, StaticSegment,
@@ -52,6 +52,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="dark light"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // File names carry a hash of their content (cargo-leptos
+                // `hash-files`), so browsers may cache them for good.
+                <HashedStylesheet options=options.clone() id="moim"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -62,12 +65,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The root component: stylesheet, title and routes.
+/// The root component: title and routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="moim" href="/pkg/moim.css"/>
         <Title text="moim"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
