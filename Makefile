@@ -4,7 +4,7 @@
 # cargo-leptos finds wasm-bindgen (~/.cargo/bin) and wasm-opt (npm binaryen) on PATH.
 export PATH := $(CURDIR)/end2end/node_modules/binaryen/bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup build run test bench-call bench-restart
+.PHONY: setup build run test bench bench-call bench-restart
 
 # The release build. --precompress writes .br (brotli 11) and .gz beside
 # every static file, which the server sends as they are; cargo-leptos' gzip
@@ -30,6 +30,12 @@ test: setup
 	cargo test --features ssr
 	cargo leptos build
 	cd end2end && npx playwright test
+
+# Every benchmark, each figure beside its budget (see BENCHMARKS.md).
+bench: setup
+	$(RELEASE_BUILD)
+	cargo build --release --example signal_load --features ssr
+	bash scripts/bench.sh
 
 bench-call: setup
 	$(RELEASE_BUILD)

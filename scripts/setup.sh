@@ -5,7 +5,8 @@
 #   - Rust toolchain named in rust-toolchain.toml (+ wasm32-unknown-unknown)
 #   - cargo-leptos (built without its binary downloads)
 #   - wasm-bindgen-cli, same version as the wasm-bindgen crate in Cargo.lock
-#   - Debian chromium (Playwright's browser download is not used)
+#   - Debian chromium (Playwright's browser download is not used), and
+#     Debian wrk and curl for `make bench`
 #   - end2end npm packages: @playwright/test, and binaryen for wasm-opt
 #
 # Cargo tools go to ~/.cargo/bin, shared by every clone on the machine.
@@ -69,17 +70,24 @@ else
     cargo install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
-# --- Chromium ----------------------------------------------------------------
+# --- Debian packages: chromium, wrk, curl ------------------------------------
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get install -y --no-install-recommends "$@" ||
+    { as_root apt-get update && as_root apt-get install -y --no-install-recommends "$@"; }
+}
 if [ -x /usr/bin/chromium ]; then
   say "ok: $(/usr/bin/chromium --version 2>/dev/null)"
 else
-  export DEBIAN_FRONTEND=noninteractive
-  chromium_install() {
-    as_root apt-get install -y --no-install-recommends chromium ||
-      { as_root apt-get update && as_root apt-get install -y --no-install-recommends chromium; }
-  }
-  install_step chromium chromium_install
+  install_step chromium apt_install chromium
 fi
+for tool in wrk curl; do
+  if command -v "$tool" >/dev/null; then
+    say "ok: $tool"
+  else
+    install_step "$tool" apt_install "$tool"
+  fi
+done
 
 # --- npm packages (Playwright, binaryen's wasm-opt) --------------------------
 command -v npm >/dev/null || die "npm not found (Node.js 20 or newer is needed)"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of BENCHMARKS.md, each figure printed beside
+# its budget. Expects a release build (`cargo leptos build --release
+# --precompress`) and the signal_load example (`cargo build --release
+# --example signal_load --features ssr`); the Makefile makes both.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+section() { printf '\n=== %s ===\n' "$*"; }
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A release server of the benchmark's own on $1, settings from $work/bench.toml.
+start_server() {
+  MOIM_CONFIG="$work/bench.toml" ./target/release/moim --addr "127.0.0.1:$1" --data-dir "$work/data" \
+    >"$work/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do
+    curl -fso /dev/null "http://127.0.0.1:$1/" && return
+    sleep 0.1
+  done
+  echo "server did not start" >&2
+  exit 1
+}
+stop_server() {
+  kill "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+}
+
+section "1 and 2. Call setup against the floor, and room-page weight"
+node end2end/bench/call.mjs
+
+section "Rejoin after a server restart"
+node end2end/bench/restart.mjs
+
+section "3. Signaling capacity: 10,000 connections in rooms of 4"
+# Long idle timeouts: the generator only pings by relaying.
+cat >"$work/bench.toml" <<'TOML'
+address = "127.0.0.1:3300"
+idle_timeout_secs = 600
+join_timeout_secs = 60
+TOML
+ulimit -n 20000
+start_server 3300
+./target/release/examples/signal_load --url ws://127.0.0.1:3300/ws --connections 10000 --room-size 4 \
+  --rate 10000,50000 --seconds 10 --server-pid "$server_pid"
+stop_server
+
+section "4. Page serving: the room page under wrk"
+start_server 3301
+room=$(curl -fsS -o /dev/null -w '%{redirect_url}' -X POST http://127.0.0.1:3301/new)
+wrk -t2 -c64 -d10s --latency -H 'Accept-Encoding: br, gzip' "$room" | tee "$work/wrk.txt"
+rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
+p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
+echo "room page: $rps requests/s, p99 $p99 (budget: >= 10,000 requests/s, p99 <= 5 ms)"
+stop_server
+
+section "5. Mesh quality: 4 people at 360p"
+node end2end/bench/mesh.mjs
