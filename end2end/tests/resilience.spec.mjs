@@ -121,8 +121,29 @@ function breakPeerNetwork() {
   };
 }
 
+/** What a page's first connection and its video elements are doing, for failure reports. */
+function mediaState(page) {
+  return page.evaluate(async () => {
+    const pc = [...window.moimPeers.values()][0];
+    const videos = [...document.querySelectorAll('video')].map((v) => ({
+      tile: v.closest('[role=group]')?.getAttribute('aria-label'),
+      width: v.videoWidth,
+      time: v.currentTime,
+      paused: v.paused,
+      ready: v.readyState,
+      tracks: v.srcObject?.getTracks().map((t) => `${t.kind} ${t.readyState}${t.muted ? ' muted' : ''}`),
+    }));
+    const inbound = [];
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp') inbound.push({ kind: r.kind, packets: r.packetsReceived, frames: r.framesDecoded });
+    });
+    return { connection: pc.connectionState, ice: pc.iceConnectionState, videos, inbound };
+  });
+}
+
 test('a broken network path is repaired by an ICE restart on the same connection', async ({ browser }) => {
   test.skip(process.getuid?.() !== 0, 'needs root (CAP_NET_ADMIN) to cut the network path between the browsers');
+  test.setTimeout(120_000);
   const server = ownServer(3104);
   await server.start();
   let restore = null;
@@ -135,6 +156,16 @@ test('a broken network path is repaired by an ICE restart on the same connection
       const pc = [...window.moimPeers.values()][0];
       window.moimSeen = [];
       pc.addEventListener('connectionstatechange', () => window.moimSeen.push(pc.connectionState));
+      window.moimLog = [];
+      const t0 = performance.now();
+      const log = (event) =>
+        window.moimLog.push(
+          `${Math.round(performance.now() - t0)} ms ${event}: connection ${pc.connectionState}, ` +
+            `ice ${pc.iceConnectionState}, signaling ${pc.signalingState}`,
+        );
+      for (const e of ['connectionstatechange', 'iceconnectionstatechange', 'signalingstatechange']) {
+        pc.addEventListener(e, () => log(e));
+      }
       window.moimFirstPc = pc;
       return pc.localDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1];
     });
@@ -146,9 +177,18 @@ test('a broken network path is repaired by an ICE restart on the same connection
     await alice.waitForTimeout(5_000);
     restore();
     restore = null;
+    await alice.evaluate(() => window.moimLog.push('-- path restored'));
 
-    await expectVideoAdvancing(alice, 'Bob');
-    await expectVideoAdvancing(bob, 'Alice');
+    try {
+      await expectVideoAdvancing(alice, 'Bob');
+      await expectVideoAdvancing(bob, 'Alice');
+    } catch (err) {
+      // The state timeline and the receivers' view tell a slow repair from
+      // a stuck one, or a stuck renderer from a stuck connection.
+      console.log((await alice.evaluate(() => window.moimLog)).join('\n'));
+      for (const page of [alice, bob]) console.log(JSON.stringify(await mediaState(page)));
+      throw err;
+    }
     await expect(tile(alice, 'Bob').getByText('Connection lost, restoring…')).toBeHidden();
     const after = await alice.evaluate(() => {
       const pcs = [...window.moimPeers.values()];

@@ -19,7 +19,12 @@
 //!
 //! A connection that fails, or stays `disconnected` for [`DISCONNECTED_GRACE`],
 //! is repaired with an ICE restart: a new offer through signaling on the
-//! same RTCPeerConnection, so tiles, tracks and the chat channel stay.
+//! same RTCPeerConnection, so tiles, tracks and the chat channel stay. A
+//! restart tried while the path is still broken is not retried by the
+//! browser: its candidate pairs fail and the connection sits `disconnected`
+//! until ICE gives up (15 s and more in Chromium). So the restart is tried
+//! again every [`REPAIR_RETRY`] (with jitter, so the two sides do not keep
+//! colliding) for as long as the connection is not back.
 //!
 //! Every open connection is also listed in `window.moimPeers` (a `Map` from
 //! peer id to RTCPeerConnection): the browser tests read statistics and
@@ -51,6 +56,10 @@ use web_sys::{
 /// How long a connection may stay `disconnected` before it is restarted;
 /// brief losses recover by themselves within a second or two.
 const DISCONNECTED_GRACE: Duration = Duration::from_secs(3);
+
+/// How often a connection that is still not back gets another ICE restart
+/// (plus up to half of it again as jitter).
+const REPAIR_RETRY: Duration = Duration::from_secs(4);
 
 /// A handler registered on the connection or its chat channel.
 type Listener = (EventTarget, &'static str, Closure<dyn FnMut(JsValue)>);
@@ -89,6 +98,8 @@ pub struct Peer {
     /// Set once the first offer/answer has made the camera and microphone
     /// transceivers; the chat channel and screen transceivers come after.
     ready: Cell<bool>,
+    /// Set while a repair is scheduled (see [`Peer::repair`]).
+    repairing: Cell<bool>,
     /// The screen this side shares (if any), and the transceivers it uses.
     screen: RefCell<Option<MediaStream>>,
     screen_transceivers: RefCell<Vec<(bool, RtcRtpTransceiver)>>,
@@ -151,6 +162,7 @@ impl Peer {
             local: RefCell::new(local),
             senders: RefCell::new(None),
             ready: Cell::new(false),
+            repairing: Cell::new(false),
             screen: RefCell::new(None),
             screen_transceivers: RefCell::default(),
             chat: RefCell::new(None),
@@ -234,19 +246,11 @@ impl Peer {
         self.on(&pc, "connectionstatechange", |peer, _| {
             let state = peer.pc.connection_state();
             match state {
-                RtcPeerConnectionState::Failed => peer.restart_ice(),
-                RtcPeerConnectionState::Disconnected => {
-                    let weak = Rc::downgrade(peer);
-                    leptos::prelude::set_timeout(
-                        move || {
-                            let Some(peer) = weak.upgrade() else { return };
-                            if peer.pc.connection_state() == RtcPeerConnectionState::Disconnected {
-                                peer.restart_ice();
-                            }
-                        },
-                        DISCONNECTED_GRACE,
-                    );
+                RtcPeerConnectionState::Failed => {
+                    peer.restart_ice();
+                    peer.repair(REPAIR_RETRY);
                 }
+                RtcPeerConnectionState::Disconnected => peer.repair(DISCONNECTED_GRACE),
                 _ => {}
             }
             (peer.events.state)(state_name(state));
@@ -407,6 +411,34 @@ impl Peer {
         if self.pc.signaling_state() != RtcSignalingState::Closed {
             let _ = call0(&self.pc, "restartIce");
         }
+    }
+
+    /// Restarts ICE after `delay` unless the connection is back by then, and
+    /// keeps trying every [`REPAIR_RETRY`] until it is. One schedule per
+    /// connection at a time.
+    fn repair(self: &Rc<Self>, delay: Duration) {
+        if self.repairing.replace(true) {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        leptos::prelude::set_timeout(
+            move || {
+                let Some(peer) = weak.upgrade() else { return };
+                peer.repairing.set(false);
+                let down = matches!(
+                    peer.pc.connection_state(),
+                    RtcPeerConnectionState::Disconnected
+                        | RtcPeerConnectionState::Failed
+                        | RtcPeerConnectionState::Connecting
+                );
+                if down && peer.pc.signaling_state() != RtcSignalingState::Closed {
+                    peer.restart_ice();
+                    let jitter = REPAIR_RETRY.mul_f64(js_sys::Math::random() / 2.0);
+                    peer.repair(REPAIR_RETRY + jitter);
+                }
+            },
+            delay,
+        );
     }
 
     /// Called when signaling can reach the other side again: an offer that
