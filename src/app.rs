@@ -2,14 +2,16 @@
 //! server (rendering) and the browser (hydration).
 
 pub(crate) mod chat;
+mod client_files;
 mod home;
 mod in_call;
 mod room;
 mod state;
 mod tile;
 
+use client_files::ClientFiles;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     ParamSegment, StaticSegment,
@@ -54,8 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 // File names carry a hash of their content (cargo-leptos
                 // `hash-files`), so browsers may cache them for good.
-                <HashedStylesheet options=options.clone() id="moim"/>
-                <HydrationScripts options/>
+                <ClientFiles options/>
                 <MetaTags/>
             </head>
             <body>
