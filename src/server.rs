@@ -4,6 +4,7 @@
 //! thin and tests start the real server on `127.0.0.1:0`.
 
 pub mod config;
+pub mod headers;
 pub mod rooms;
 pub mod secret;
 pub mod signal;
@@ -103,6 +104,7 @@ fn app(state: AppState) -> Router {
         .leptos_routes(&state, routes, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(cache_headers))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
         // The built JS, WASM and CSS are sent precompressed (brotli 11, see
         // the Makefile); what is left is small HTML made per request, where

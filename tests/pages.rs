@@ -64,3 +64,37 @@ async fn an_invalid_room_link_says_so() {
     let html = server.get("/r/not-a-room").await;
     assert!(html.contains("No such meeting"));
 }
+
+#[tokio::test]
+async fn every_response_has_the_security_headers_and_pages_a_nonce_policy() {
+    let server = Server::start().await;
+    let header = |response: &str, name: &str| {
+        response
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
+            .unwrap_or_else(|| panic!("no {name} in {response}"))
+    };
+    let page = server.get(&RoomId::random().path()).await;
+    let policy = header(&page, "content-security-policy");
+    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce");
+    assert!(nonce.len() >= 16, "{policy}");
+    assert!(page.contains(&format!(r#"<script type="module" nonce="{nonce}">"#)), "the loader carries the nonce");
+    for needed in ["'wasm-unsafe-eval'", "connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'"] {
+        assert!(policy.contains(needed), "{needed} in {policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let again = header(&server.get(&RoomId::random().path()).await, "content-security-policy");
+    assert_ne!(policy, again, "a new nonce for every page");
+
+    // (Static files are not built when `cargo test` runs: a redirect and a
+    // refused socket upgrade stand for the responses that are not pages.)
+    for response in [page, server.post("/new").await, server.get("/ws").await] {
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&response, "referrer-policy"), "no-referrer");
+        let permissions = header(&response, "permissions-policy");
+        assert!(permissions.contains("camera=(self)") && permissions.contains("display-capture=(self)"));
+        assert!(header(&response, "content-security-policy").contains("frame-ancestors 'none'"));
+    }
+    let redirect = server.post("/new").await;
+    assert_eq!(header(&redirect, "content-security-policy"), "default-src 'none'; frame-ancestors 'none'");
+}

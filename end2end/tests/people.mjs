@@ -2,12 +2,16 @@
 // browser context (own storage, own fake camera and microphone).
 import { expect, chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as join_ } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Uncaught errors and rejections seen on any person's page; a test fails on any. */
+/**
+ * Uncaught errors and rejections, and Content-Security-Policy violations
+ * (which Chromium reports on the console), seen on any person's page; a
+ * test fails on any.
+ */
 export const pageErrors = [];
 
 /** Browser contexts made for extra people; closed after each test. */
@@ -42,10 +46,18 @@ export async function hydrated(page) {
   await page.locator('html[data-hydrated]').waitFor({ timeout: 30_000 });
 }
 
+/** Collects a page's uncaught errors and policy violations into `pageErrors`. */
+export function watch(page, name) {
+  page.on('pageerror', (err) => pageErrors.push(`[${name}] ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.text().includes('Content Security Policy')) pageErrors.push(`[${name}] ${msg.text()}`);
+  });
+}
+
 /** A person in their own browser context who opens `url` and joins as `name`. */
 export async function join(browser, url, name, { page } = {}) {
   if (!page) page = await person(browser);
-  page.on('pageerror', (err) => pageErrors.push(`[${name}] ${err.message}`));
+  watch(page, name);
   await page.goto(url);
   await hydrated(page);
   await page.getByLabel('Your name').fill(name);
@@ -87,6 +99,15 @@ export async function expectVideoAdvancing(page, name) {
     .toBeGreaterThan(4);
 }
 
+/** Alice and then Bob join `url`; returns both once each sees the other's video move. */
+export async function aliceAndBob(browser, url) {
+  const alice = await join(browser, url, 'Alice');
+  const bob = await join(browser, url, 'Bob');
+  await expectVideoAdvancing(alice, 'Bob');
+  await expectVideoAdvancing(bob, 'Alice');
+  return { alice, bob };
+}
+
 /** Asserts that a participant's tile carries a live audio track. */
 export async function expectLiveAudio(page, name) {
   const video = tile(page, name).locator('video');
@@ -118,10 +139,16 @@ export async function denyingBrowser() {
  * A moim server of the test's own (so the test may kill it), on `port`,
  * with its own data directory that survives its restarts.
  */
-export function ownServer(port) {
+export function ownServer(port, { settings } = {}) {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const dataDir = mkdtempSync(join_(tmpdir(), 'moim-e2e-'));
   const base = `http://127.0.0.1:${port}`;
+  // Settings of its own (TOML text), or the repository's Leptos.toml.
+  const env = { ...process.env };
+  if (settings) {
+    env.MOIM_CONFIG = join_(dataDir, 'settings.toml');
+    writeFileSync(env.MOIM_CONFIG, settings);
+  }
   let child = null;
   return {
     base,
@@ -129,6 +156,7 @@ export function ownServer(port) {
     async start() {
       child = spawn('./target/debug/moim', ['--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
         cwd: root,
+        env,
         stdio: 'ignore',
       });
       await expect

@@ -3,7 +3,7 @@
 import { test, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
-import { join, finish, ownServer, tile, expectVideoAdvancing, openChat, say, lines } from './people.mjs';
+import { join, finish, ownServer, tile, expectVideoAdvancing, aliceAndBob, openChat, say, lines } from './people.mjs';
 
 test.afterEach(finish);
 
@@ -42,10 +42,7 @@ for (const signal of ['SIGKILL', 'SIGTERM']) {
     await server.start();
     try {
       const url = await server.newRoom();
-      const alice = await join(browser, url, 'Alice');
-      const bob = await join(browser, url, 'Bob');
-      await expectVideoAdvancing(alice, 'Bob');
-      await expectVideoAdvancing(bob, 'Alice');
+      const { alice, bob } = await aliceAndBob(browser, url);
       await watchFrames(alice, 'Bob');
       await watchFrames(bob, 'Alice');
 

@@ -6,7 +6,8 @@
 //! every page they render (twice per page), which cost the room page about
 //! a fifth of its throughput (`make bench`, section 4). Here the names are
 //! read once per process. The loader is a static module import, which also
-//! keeps the script's text fixed for a Content-Security-Policy hash.
+//! carries the response's nonce, which the page's Content-Security-Policy
+//! names (see `server::headers`).
 
 use leptos::prelude::*;
 use std::sync::OnceLock;
@@ -59,6 +60,6 @@ pub fn ClientFiles(options: LeptosOptions) -> impl IntoView {
         // wasm-bindgen fetches the module in CORS mode; the preload must match.
         <link rel="preload" href=format!("{pkg}/{wasm}") r#as="fetch" r#type="application/wasm" crossorigin=""/>
         // As inner HTML: text children would be escaped (`=>` becomes `&gt;`).
-        <script type="module" inner_html=loader></script>
+        <script type="module" nonce=use_nonce() inner_html=loader></script>
     }
 }
