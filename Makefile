@@ -34,7 +34,7 @@ test: setup
 # Every benchmark, each figure beside its budget (see BENCHMARKS.md).
 bench: setup
 	$(RELEASE_BUILD)
-	cargo build --release --example signal_load --features ssr
+	cargo build --release --example signal_load --example signal_fuzz --features ssr
 	bash scripts/bench.sh
 
 bench-call: setup

@@ -87,7 +87,7 @@ fn signal(n: u64, to: PeerId, start: Instant) -> String {
     let stamp = start.elapsed().as_micros();
     let signal = match n % 10 {
         0 | 1 => Signal::Description {
-            sdp_type: if n % 10 == 0 { "offer" } else { "answer" }.into(),
+            sdp_type: if n.is_multiple_of(10) { "offer" } else { "answer" }.into(),
             sdp: format!("t={stamp}\r\n{}", "a=x-filler:0123456789abcdef\r\n".repeat(110)),
         },
         _ => Signal::Candidate {

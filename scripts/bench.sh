@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark of BENCHMARKS.md, each figure printed beside
 # its budget. Expects a release build (`cargo leptos build --release
-# --precompress`) and the signal_load example (`cargo build --release
-# --example signal_load --features ssr`); the Makefile makes both.
+# --precompress`) and the signal_load and signal_fuzz examples (`cargo build --release
+# --example signal_load --example signal_fuzz --features ssr`); the Makefile makes both.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -60,6 +60,19 @@ wrk -t2 -c64 -d10s --latency -H 'Accept-Encoding: br, gzip' "$room" | tee "$work
 rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
 p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
 echo "room page: $rps requests/s, p99 $p99 (budget: >= 10,000 requests/s, p99 <= 5 ms)"
+stop_server
+
+section "Loopback fuzz: 1,000,000 random and mutated frames"
+# Rate limits out of the way, so every frame reaches the decoder and the rooms.
+cat >"$work/bench.toml" <<'TOML'
+rate_per_sec = 100000000
+rate_burst = 100000000
+TOML
+start_server 3302
+./target/release/examples/signal_fuzz --url ws://127.0.0.1:3302/ws --frames "${FUZZ_FRAMES:-1000000}"
+panics=$(grep -c panicked "$work/server.log" || true)
+alive=$(kill -0 "$server_pid" 2>/dev/null && echo "still running" || echo "GONE")
+echo "server: $panics panics, $alive (budget: 0 panics, still serving)"
 stop_server
 
 section "5. Mesh quality: 4 people at 360p"

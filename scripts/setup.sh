@@ -5,8 +5,8 @@
 #   - Rust toolchain named in rust-toolchain.toml (+ wasm32-unknown-unknown)
 #   - cargo-leptos (built without its binary downloads)
 #   - wasm-bindgen-cli, same version as the wasm-bindgen crate in Cargo.lock
-#   - Debian chromium (Playwright's browser download is not used), and
-#     Debian wrk and curl for `make bench`
+#   - Debian chromium (Playwright's browser download is not used), coturn
+#     (the TURN relay test starts its own), and wrk and curl for `make bench`
 #   - end2end npm packages: @playwright/test, and binaryen for wasm-opt
 #
 # Cargo tools go to ~/.cargo/bin, shared by every clone on the machine.
@@ -70,7 +70,7 @@ else
     cargo install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
-# --- Debian packages: chromium, wrk, curl ------------------------------------
+# --- Debian packages: chromium, coturn, wrk, curl ----------------------------
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get install -y --no-install-recommends "$@" ||
@@ -81,11 +81,12 @@ if [ -x /usr/bin/chromium ]; then
 else
   install_step chromium apt_install chromium
 fi
-for tool in wrk curl; do
+for package in coturn:turnserver wrk:wrk curl:curl; do
+  tool=${package#*:} package=${package%%:*}
   if command -v "$tool" >/dev/null; then
     say "ok: $tool"
   else
-    install_step "$tool" apt_install "$tool"
+    install_step "$package" apt_install "$package"
   fi
 done
 

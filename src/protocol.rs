@@ -170,6 +170,11 @@ pub enum ServerMsg {
         /// whole room and nobody was told this participant left. False for a
         /// first join and after a server restart.
         resumed: bool,
+        /// Connect only through the TURN relays in `ice_servers`
+        /// (`iceTransportPolicy: "relay"`), which keeps participants'
+        /// addresses from each other.
+        #[serde(default)]
+        relay_only: bool,
     },
     /// Someone entered the room after you.
     PeerJoined { peer: PeerInfo },

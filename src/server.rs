@@ -5,9 +5,11 @@
 
 pub mod config;
 pub mod headers;
+pub mod limit;
 pub mod rooms;
 pub mod secret;
 pub mod signal;
+pub mod turn;
 
 use crate::{
     app::{shell, App},

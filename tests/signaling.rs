@@ -207,3 +207,27 @@ async fn a_silent_participant_is_dropped_and_the_room_told() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_flood_is_refused_with_rate_limited_and_then_closed() {
+    let server = Server::with(Config { rate_per_sec: 1, rate_burst: 5, ..Config::default() }).await;
+    let room = RoomId::random();
+    let (mut flood, _, _) = server.joined(room, "Flood").await; // the join took one token
+    for _ in 0..4 {
+        flood.send(&ClientMsg::Ping).await;
+        assert_eq!(flood.recv().await, ServerMsg::Pong, "within the burst");
+    }
+    flood.send(&ClientMsg::Ping).await;
+    match flood.recv().await {
+        ServerMsg::Error { code: ErrorCode::RateLimited, message } => {
+            assert!(message.contains("try again in"), "{message}")
+        }
+        other => panic!("expected rate_limited, got {other:?}"),
+    }
+    // Going on regardless: a burst's worth of refusals, then the socket is closed.
+    for _ in 0..5 {
+        flood.send_text(&ClientMsg::Ping.encode()).await;
+    }
+    let frame = flood.closed().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), moim::server::signal::CLOSE_TOO_FAST);
+}

@@ -57,6 +57,8 @@ struct Inner {
     /// Leaves the call when the tab closes (see `link.rs`).
     on_pagehide: RefCell<Option<wasm_bindgen::closure::Closure<dyn FnMut()>>>,
     ice_servers: RefCell<Vec<IceServer>>,
+    /// The server asks for TURN relays only (`relay_only` in `welcome`).
+    relay_only: Cell<bool>,
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
     /// The local stream; its tracks are what every peer sends.
     local: RefCell<Option<MediaStream>>,
@@ -91,6 +93,7 @@ impl Call {
             me: Cell::new(None),
             on_pagehide: RefCell::default(),
             ice_servers: RefCell::default(),
+            relay_only: Cell::default(),
             peers: RefCell::default(),
             local: RefCell::default(),
             screen: RefCell::default(),
@@ -181,8 +184,9 @@ impl Call {
     fn handle(&self, msg: ServerMsg) {
         let state = self.0.state;
         match msg {
-            ServerMsg::Welcome { you, peers, ice_servers, resume_token, resumed, .. } => {
+            ServerMsg::Welcome { you, peers, ice_servers, resume_token, resumed, relay_only, .. } => {
                 *self.0.ice_servers.borrow_mut() = ice_servers;
+                self.0.relay_only.set(relay_only);
                 self.welcomed(you, resume_token, resumed, peers);
             }
             ServerMsg::PeerJoined { peer } => {
@@ -294,7 +298,8 @@ impl Call {
             chat: with_call(&weak, move |call, msg| call.chat_received(id, msg)),
         };
         let ice = self.0.ice_servers.borrow().clone();
-        match Peer::new(id, me, &ice, self.local_tracks(), initiate, events) {
+        let relay_only = self.0.relay_only.get();
+        match Peer::new(id, me, &ice, relay_only, self.local_tracks(), initiate, events) {
             Ok(peer) => {
                 self.0.peers.borrow_mut().insert(id, peer.clone());
                 if let Some(screen) = self.0.screen.borrow().as_ref() {

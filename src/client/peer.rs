@@ -48,9 +48,9 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     EventTarget, MediaStream, MediaStreamTrack, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit,
-    RtcDataChannelState, RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
-    RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
-    RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
+    RtcDataChannelState, RtcIceCandidateInit, RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
+    RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
 };
 
 /// How long a connection may stay `disconnected` before it is restarted;
@@ -144,12 +144,16 @@ impl Peer {
         id: PeerId,
         me: PeerId,
         ice_servers: &[IceServer],
+        relay_only: bool,
         local: LocalTracks,
         initiate: bool,
         events: Events,
     ) -> Result<Rc<Self>, JsValue> {
         let config = RtcConfiguration::new();
         config.set_ice_servers(&js_object(&json!(ice_servers)));
+        if relay_only {
+            config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+        }
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
         let peer = Rc::new(Self {
             id,

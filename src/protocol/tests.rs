@@ -54,6 +54,7 @@ fn every_server_msg() -> Vec<ServerMsg> {
             }],
             resume_token: "ab".repeat(32),
             resumed: false,
+            relay_only: false,
         },
         ServerMsg::PeerJoined { peer: info },
         ServerMsg::PeerLeft { id: peer() },
@@ -192,4 +193,89 @@ fn protocol_doc_examples_parse() {
         examples += 1;
     }
     assert!(examples >= 12, "only {examples} examples found");
+}
+
+/// The decoder's fuzz target: any text, and every valid message with
+/// random edits, decodes to a message or to a typed error, never a panic;
+/// whatever decodes encodes and decodes back to itself. The loopback fuzz
+/// benchmark (`examples/signal_fuzz.rs`) sends the same kinds of frames to
+/// a running server.
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One edit of a frame's bytes.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Flip(usize, u8),
+        Insert(usize, u8),
+        Delete(usize),
+        Truncate(usize),
+        Repeat(usize, usize),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            (any::<usize>(), any::<u8>()).prop_map(|(at, b)| Edit::Flip(at, b)),
+            (any::<usize>(), prop::sample::select(b"{}[]\":,\\0123456789aeflnrstu -".to_vec()))
+                .prop_map(|(at, b)| Edit::Insert(at, b)),
+            any::<usize>().prop_map(Edit::Delete),
+            any::<usize>().prop_map(Edit::Truncate),
+            (any::<usize>(), 1..64usize).prop_map(|(at, n)| Edit::Repeat(at, n)),
+        ]
+    }
+
+    fn apply(bytes: &mut Vec<u8>, edit: &Edit) {
+        if bytes.is_empty() {
+            return;
+        }
+        let len = bytes.len();
+        match *edit {
+            Edit::Flip(at, b) => bytes[at % len] ^= b,
+            Edit::Insert(at, b) => bytes.insert(at % (len + 1), b),
+            Edit::Delete(at) => {
+                bytes.remove(at % len);
+            }
+            Edit::Truncate(at) => bytes.truncate(at % len),
+            Edit::Repeat(at, n) => {
+                let at = at % len;
+                let piece = bytes[at..(at + n).min(len)].to_vec();
+                bytes.splice(at..at, piece);
+            }
+        }
+    }
+
+    fn decodes_or_errs(text: &str) {
+        if let Ok(msg) = ClientMsg::decode(text) {
+            assert_eq!(ClientMsg::decode(&msg.encode()), Ok(msg));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_decodes_or_errs(text in any::<String>()) {
+            decodes_or_errs(&text);
+        }
+
+        #[test]
+        fn edited_messages_decode_or_err(
+            which in 0..every_client_msg().len(),
+            edits in prop::collection::vec(edit(), 1..8),
+        ) {
+            let mut bytes = every_client_msg()[which].encode().into_bytes();
+            for edit in &edits {
+                apply(&mut bytes, edit);
+            }
+            // Frames are UTF-8 by the time they reach the decoder.
+            decodes_or_errs(&String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn deep_nesting_is_an_error(depth in 1..100_000usize) {
+            let text = format!("{{\"type\":\"signal\",\"to\":{}{}", "[".repeat(depth), "]".repeat(depth));
+            prop_assert!(ClientMsg::decode(&text).is_err());
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! build). `Leptos.toml` holds how to *run*: where to listen, which ICE servers
 //! browsers get, and the limits. Nothing is written in both places.
 
+use super::turn::Turn;
 use crate::protocol::IceServer;
 use serde::Deserialize;
 use std::{
@@ -23,6 +24,11 @@ pub struct Config {
     /// must not call out to a public STUN server, and browsers on one network
     /// connect through their host candidates.
     pub ice_servers: Vec<IceServer>,
+    /// A TURN server that shares a secret with moim: every participant gets
+    /// credentials of its own that expire (see [`Turn`]).
+    pub turn: Option<Turn>,
+    /// Browsers connect only through TURN relays, never directly.
+    pub relay_only: bool,
     /// The most participants in one room (the full mesh grows as n²).
     pub room_capacity: usize,
     /// Origins, besides the page's own, allowed to open the signaling socket
@@ -35,6 +41,10 @@ pub struct Config {
     pub join_timeout_secs: u64,
     /// Messages queued for one slow client before the server closes it.
     pub send_queue: usize,
+    /// Messages a second one signaling socket may send on average…
+    pub rate_per_sec: u32,
+    /// …and in one burst (joining a full room sends about a hundred).
+    pub rate_burst: u32,
     /// Seconds a participant whose socket dropped keeps its place (and its
     /// peers their connections to it) while it reconnects.
     pub resume_grace_secs: u64,
@@ -47,11 +57,15 @@ impl Default for Config {
         Self {
             address: SocketAddr::from(([127, 0, 0, 1], 3000)),
             ice_servers: Vec::new(),
+            turn: None,
+            relay_only: false,
             room_capacity: 8,
             allowed_origins: Vec::new(),
             idle_timeout_secs: 45,
             join_timeout_secs: 10,
             send_queue: 256,
+            rate_per_sec: 50,
+            rate_burst: 200,
             resume_grace_secs: 20,
             data_dir: PathBuf::from("data"),
         }

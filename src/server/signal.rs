@@ -17,6 +17,7 @@
 //! tells nobody anything. docs/protocol.md lists the close codes.
 
 use super::{
+    limit::TokenBucket,
     rooms::{Kick, Parked, Socket},
     AppState,
 };
@@ -52,6 +53,9 @@ pub const CLOSE_TOO_SLOW: u16 = 4008;
 pub const CLOSE_IDLE: u16 = 4000;
 /// Close code: no `join` within `join_timeout_secs`.
 pub const CLOSE_NO_JOIN: u16 = 4001;
+/// Close code: the client went on sending after a whole burst's worth of
+/// `rate_limited` errors.
+pub const CLOSE_TOO_FAST: u16 = 4029;
 
 /// Frames up to this size are read so they can be answered with a typed
 /// `too_large` error; larger ones make the socket fail at once.
@@ -106,7 +110,14 @@ async fn session(socket: WebSocket, state: AppState) {
     let kick = Arc::new(Kick::default());
     let id = NEXT_SOCKET.fetch_add(1, Ordering::Relaxed);
     let mut writer = tokio::spawn(write(sink, queue, kick.clone()));
-    let mut conn = Connection { state, socket: Socket { id, outbox, kick: kick.clone() }, joined: None };
+    let bucket = TokenBucket::new(state.config.rate_per_sec, state.config.rate_burst);
+    let mut conn = Connection {
+        state,
+        socket: Socket { id, outbox, kick: kick.clone() },
+        joined: None,
+        bucket,
+        refused_in_a_row: 0,
+    };
     let (end, written) = tokio::select! {
         end = conn.read(stream) => (end, None),
         written = &mut writer => (End::Broken, written.ok()),
@@ -178,6 +189,10 @@ struct Connection {
     state: AppState,
     socket: Socket,
     joined: Option<(RoomId, PeerId)>,
+    /// This socket's message allowance (`rate_per_sec`, `rate_burst`).
+    bucket: TokenBucket,
+    /// Frames refused by the rate limit since the last one let through.
+    refused_in_a_row: u32,
 }
 
 impl Connection {
@@ -216,10 +231,24 @@ impl Connection {
                     }
                     // (Nothing is sent: a close frame would wait in the
                     // outbox and reach the participant's next socket.)
+                    tracing::debug!(%err, "signaling socket broke");
                     return End::Broken;
                 }
                 Ok(Some(Ok(frame))) => frame,
             };
+            if matches!(frame, Message::Text(_) | Message::Binary(_)) && !self.bucket.take() {
+                // Refused, not dropped: the client hears about every frame.
+                self.refused_in_a_row += 1;
+                if self.refused_in_a_row > self.state.config.rate_burst {
+                    self.state.reject(&"rate limit: still sending after a burst of refusals");
+                    self.send(close(CLOSE_TOO_FAST, "sending too fast"));
+                    return End::Left;
+                }
+                let wait = self.bucket.wait().as_millis() + 1;
+                let _ = self.refuse(ErrorCode::RateLimited, format!("sending too fast: try again in {wait} ms"));
+                continue;
+            }
+            self.refused_in_a_row = 0;
             let result = match frame {
                 Message::Text(text) => ClientMsg::decode(&text),
                 Message::Binary(_) => Err(ProtocolError::Binary),
@@ -264,7 +293,10 @@ impl Connection {
                     _ => PeerId::random(),
                 };
                 let resume_token = secret.resume_token(room, you);
-                let ice_servers = self.state.config.ice_servers.clone();
+                let config = &self.state.config;
+                let mut ice_servers = config.ice_servers.clone();
+                ice_servers.extend(config.turn.as_ref().map(|turn| turn.credentials(you)));
+                let relay_only = config.relay_only;
                 let welcome = |peers, resumed| ServerMsg::Welcome {
                     version,
                     you,
@@ -273,6 +305,7 @@ impl Connection {
                     ice_servers,
                     resume_token,
                     resumed,
+                    relay_only,
                 };
                 let info = PeerInfo { id: you, name, media };
                 let capacity = self.state.config.room_capacity;

@@ -1,6 +1,8 @@
 //! A real moim server on 127.0.0.1:0 and tokio-tungstenite clients for it.
 #![allow(dead_code)]
 
+pub mod fuzz;
+
 use futures_util::{SinkExt, StreamExt};
 use moim::{
     protocol::{ClientMsg, MediaState, PeerId, PeerInfo, Resume, RoomId, ServerMsg, PROTOCOL_VERSION},

@@ -1,0 +1,63 @@
+//! Rate limits: a token bucket per signaling socket, and a penalty box for
+//! client addresses that keep giving wrong room passwords.
+//!
+//! A bucket rather than a fixed window: a browser joining a room of seven
+//! sends a burst (an offer and a dozen candidates per peer) and then almost
+//! nothing, which a bucket allows without letting a client keep up a flood.
+
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Allows `rate` messages a second on average and bursts of up to `burst`.
+pub struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(rate: u32, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self { rate: f64::from(rate), burst, tokens: burst, last: Instant::now() }
+    }
+
+    /// Takes one token if there is one.
+    pub fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// How long until the next token.
+    pub fn wait(&self) -> Duration {
+        if self.rate <= 0.0 {
+            return Duration::MAX;
+        }
+        Duration::from_secs_f64(((1.0 - self.tokens) / self.rate).max(0.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_passes_then_the_rate_holds() {
+        let mut bucket = TokenBucket::new(10, 5);
+        assert_eq!((0..8).filter(|_| bucket.take()).count(), 5, "the burst");
+        assert!(bucket.wait() > Duration::ZERO);
+        tokio::time::advance(Duration::from_millis(300)).await;
+        assert_eq!((0..8).filter(|_| bucket.take()).count(), 3, "three tokens in 0.3 s at 10/s");
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!((0..8).filter(|_| bucket.take()).count(), 5, "never more than the burst");
+    }
+}
