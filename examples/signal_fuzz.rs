@@ -62,6 +62,9 @@ async fn call(url: &str) -> Result<(), String> {
         name: name.into(),
         media: MediaState::default(),
         resume: None,
+        password: None,
+        host_token: None,
+        device: None,
     };
     let (mut ada, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
     let (mut bob, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;

@@ -78,6 +78,9 @@ fn join_msg(room: RoomId, i: usize) -> String {
         name: format!("load {i}"),
         media: MediaState { audio: true, video: true, screen: false },
         resume: None,
+        password: None,
+        host_token: None,
+        device: None,
     }
     .encode()
 }

@@ -87,6 +87,33 @@ pub struct MediaState {
     pub screen: bool,
 }
 
+/// Who may share a screen in a room.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharePolicy {
+    #[default]
+    Everyone,
+    /// Only hosts; the others' share button is disabled and the server
+    /// refuses their `media` with `screen: true`.
+    Host,
+}
+
+/// A room's settings as every participant sees them (the password itself
+/// never leaves the server, only whether there is one).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSettings {
+    /// Joining needs the room's password.
+    pub password: bool,
+    /// Nobody new may join.
+    pub locked: bool,
+    pub share: SharePolicy,
+    /// The participants present who are hosts.
+    pub hosts: Vec<PeerId>,
+}
+
+/// The longest room password, in bytes.
+pub const MAX_PASSWORD_BYTES: usize = 256;
+
 /// A participant as the others see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerInfo {
@@ -142,6 +169,16 @@ pub enum ClientMsg {
         media: MediaState,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<Resume>,
+        /// The room's password, if it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+        /// A host capability for this room, from an earlier `welcome` or
+        /// `host_token`: joins as host, past a password or a lock.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host_token: Option<String>,
+        /// A random key this browser keeps for good: what a removal bans.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<String>,
     },
     /// Relay a signal to one peer in the same room.
     Signal { to: PeerId, signal: Signal },
@@ -151,6 +188,18 @@ pub enum ClientMsg {
     Ping,
     /// I am leaving; the server tells the others at once and closes the socket.
     Leave,
+    /// Host only: set the room's password (empty: no password). A new
+    /// password also lets removed people back, with it.
+    SetPassword { password: String },
+    /// Host only: lock or unlock the room.
+    Lock { locked: bool },
+    /// Host only: who may share a screen.
+    SetShare { share: SharePolicy },
+    /// Host only: remove a participant, who may come back only with a new
+    /// password or as a host.
+    Remove { id: PeerId },
+    /// Host only: make another participant a host too.
+    MakeHost { id: PeerId },
 }
 
 /// Everything the server may send to a browser.
@@ -175,7 +224,16 @@ pub enum ServerMsg {
         /// addresses from each other.
         #[serde(default)]
         relay_only: bool,
+        #[serde(default)]
+        settings: RoomSettings,
+        /// Present when you are a host: keep it to come back as one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host_token: Option<String>,
     },
+    /// The room's settings changed (password, lock, share policy, hosts).
+    Settings { settings: RoomSettings },
+    /// You were made a host; keep the token to come back as one.
+    HostToken { token: String },
     /// Someone entered the room after you.
     PeerJoined { peer: PeerInfo },
     /// Someone left, closed the tab, or lost the connection.
@@ -216,6 +274,20 @@ pub enum ErrorCode {
     RoomFull,
     /// The client sends faster than the server allows.
     RateLimited,
+    /// The room has a password and `join` carried none.
+    PasswordRequired,
+    /// `join` carried the wrong password.
+    WrongPassword,
+    /// Too many wrong passwords from this address; the message says when to try again.
+    TooManyAttempts,
+    /// The host has locked the room.
+    RoomLocked,
+    /// The host removed you from this room.
+    Removed,
+    /// Only a host may do that.
+    NotHost,
+    /// The room's settings do not allow it (screen sharing for hosts only).
+    NotAllowed,
     /// The server is failing; try again.
     Internal,
 }
@@ -250,7 +322,8 @@ impl ProtocolError {
 }
 
 /// The `type` values of [`ClientMsg`], to tell an unknown type from a malformed one.
-const CLIENT_TYPES: &[&str] = &["join", "signal", "media", "ping", "leave"];
+const CLIENT_TYPES: &[&str] =
+    &["join", "signal", "media", "ping", "leave", "set_password", "lock", "set_share", "remove", "make_host"];
 
 impl ClientMsg {
     /// Parses one text frame from a browser.

@@ -3,6 +3,7 @@
 //! [`run`] takes a bound listener and a shutdown future, so `main.rs` stays
 //! thin and tests start the real server on `127.0.0.1:0`.
 
+pub mod access;
 pub mod config;
 pub mod headers;
 pub mod limit;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Open signaling sockets, which shutdown waits for.
     pub sessions: Sessions,
+    /// Wrong room passwords per client address.
+    pub attempts: Arc<access::Attempts>,
 }
 
 impl AppState {
@@ -178,14 +181,17 @@ pub async fn run(
     let state = AppState {
         leptos: leptos_options(&config),
         secret: Arc::new(secret(&config)),
+        rooms: Arc::new(Rooms::new(access::Store::new(&config.data_dir))),
         config: Arc::new(config),
-        rooms: Arc::default(),
+        attempts: Arc::default(),
         rejected: Arc::default(),
         shutdown: stopping.clone(),
         sessions: Sessions(Arc::new(live)),
     };
     let mut stopped = stopping;
-    let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+    // The client's address is needed for the brake on password guessing.
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     });
     let mut server = tokio::spawn(serve.into_future());

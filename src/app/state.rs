@@ -4,7 +4,7 @@
 //! Media streams are JavaScript objects that live on the page's thread, so
 //! they sit in local (non-`Send`) signals.
 
-use crate::protocol::{ChatMessage, MediaState, PeerId, RoomId};
+use crate::protocol::{ChatMessage, MediaState, PeerId, RoomId, RoomSettings};
 use leptos::prelude::*;
 use web_sys::MediaStream;
 
@@ -92,6 +92,8 @@ pub struct CallState {
     pub chat_open: RwSignal<bool>,
     /// Messages that arrived while the chat panel was closed.
     pub unread: RwSignal<usize>,
+    /// The room's settings (password, lock, share policy, hosts), from the server.
+    pub settings: RwSignal<RoomSettings>,
 }
 
 /// A chat message with its time as the reader's clock shows it.
@@ -122,6 +124,7 @@ impl CallState {
             chat: RwSignal::new(Vec::new()),
             chat_open: RwSignal::new(false),
             unread: RwSignal::new(0),
+            settings: RwSignal::new(RoomSettings::default()),
         }
     }
 

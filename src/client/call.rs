@@ -71,6 +71,34 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
+/// Where this browser keeps the host capability of a room.
+fn host_key(room: crate::protocol::RoomId) -> String {
+    format!("moim-host-{room}")
+}
+
+/// The host capability this browser holds for `room`, if any.
+pub(crate) fn host_token(room: crate::protocol::RoomId) -> Option<String> {
+    storage()?.get_item(&host_key(room)).ok().flatten()
+}
+
+fn keep_host_token(room: crate::protocol::RoomId, token: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(&host_key(room), token);
+    }
+}
+
+/// This browser's lasting random key (what a host's removal bans).
+pub(crate) fn device_key() -> Option<String> {
+    const KEY: &str = "moim-device";
+    let storage = storage()?;
+    if let Some(key) = storage.get_item(KEY).ok().flatten() {
+        return Some(key);
+    }
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    storage.set_item(KEY, &key).ok()?;
+    Some(key)
+}
+
 impl Call {
     /// Starts the prejoin preview: remembered name, camera and microphone,
     /// device lists. With `join_at_once` (the form was sent before the page
@@ -184,9 +212,23 @@ impl Call {
     fn handle(&self, msg: ServerMsg) {
         let state = self.0.state;
         match msg {
-            ServerMsg::Welcome { you, peers, ice_servers, resume_token, resumed, relay_only, .. } => {
+            ServerMsg::Welcome {
+                you,
+                peers,
+                ice_servers,
+                resume_token,
+                resumed,
+                relay_only,
+                settings,
+                host_token,
+                ..
+            } => {
                 *self.0.ice_servers.borrow_mut() = ice_servers;
                 self.0.relay_only.set(relay_only);
+                state.settings.set(settings);
+                if let Some(token) = host_token {
+                    keep_host_token(state.room, &token);
+                }
                 self.welcomed(you, resume_token, resumed, peers);
             }
             ServerMsg::PeerJoined { peer } => {
@@ -220,9 +262,19 @@ impl Call {
                     remote.media.set(media);
                 }
             }
+            ServerMsg::Settings { settings } => state.settings.set(settings),
+            ServerMsg::HostToken { token } => keep_host_token(state.room, &token),
             ServerMsg::Pong => {}
             ServerMsg::Error { code, message } => match code {
-                ErrorCode::RoomFull | ErrorCode::Version | ErrorCode::BadName | ErrorCode::AlreadyJoined => {
+                ErrorCode::RoomFull
+                | ErrorCode::Version
+                | ErrorCode::BadName
+                | ErrorCode::AlreadyJoined
+                | ErrorCode::PasswordRequired
+                | ErrorCode::WrongPassword
+                | ErrorCode::TooManyAttempts
+                | ErrorCode::RoomLocked
+                | ErrorCode::Removed => {
                     self.release();
                     state.stage.set(Stage::Refused(message));
                 }

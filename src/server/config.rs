@@ -48,8 +48,12 @@ pub struct Config {
     /// Seconds a participant whose socket dropped keeps its place (and its
     /// peers their connections to it) while it reconnects.
     pub resume_grace_secs: u64,
-    /// Where the server keeps what must outlive a restart (its secret key).
+    /// Where the server keeps what must outlive a restart (its secret key,
+    /// and the settings of rooms that have any).
     pub data_dir: PathBuf,
+    /// The server sits behind a reverse proxy: a client's address is the
+    /// last one in `X-Forwarded-For` (for the brake on password guessing).
+    pub behind_proxy: bool,
 }
 
 impl Default for Config {
@@ -68,6 +72,7 @@ impl Default for Config {
             rate_burst: 200,
             resume_grace_secs: 20,
             data_dir: PathBuf::from("data"),
+            behind_proxy: false,
         }
     }
 }

@@ -11,7 +11,8 @@
 //! its outbox. If it comes back within the grace period with its resume
 //! token, it gets a `welcome` and then everything that waited, in order.
 
-use crate::protocol::{MediaState, PeerId, PeerInfo, RoomId, ServerMsg, Signal};
+use super::access::{Store, Stored};
+use crate::protocol::{ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomSettings, ServerMsg, SharePolicy, Signal};
 use axum::extract::ws::Message;
 use std::{
     collections::HashMap,
@@ -71,6 +72,30 @@ pub struct Member {
     pub info: PeerInfo,
     socket: Socket,
     parked: Option<Parked>,
+    /// Joined with the host capability, or was given it.
+    host: bool,
+    /// The browser key it joined with (what a removal bans).
+    device: Option<String>,
+}
+
+/// How a participant was let in (see `Connection::admit` in signal.rs).
+pub struct Entry {
+    /// Showed the host capability.
+    pub host: bool,
+    pub device: Option<String>,
+    /// Showed a valid resume token: was admitted before.
+    pub returning: bool,
+    /// The password hash the join was checked against, so a password set
+    /// in the meantime is not slipped past.
+    pub checked_hash: Option<String>,
+}
+
+/// What `welcome` is made from.
+pub struct Admitted {
+    pub peers: Vec<PeerInfo>,
+    pub resumed: bool,
+    pub settings: RoomSettings,
+    pub host: bool,
 }
 
 /// Why `join` was refused.
@@ -78,6 +103,38 @@ pub struct Member {
 pub enum JoinError {
     #[error("this room is full ({0} people); try again when someone leaves")]
     Full(usize),
+    #[error("the host has locked this meeting")]
+    Locked,
+    #[error("the meeting's password has just changed; enter the new one")]
+    PasswordChanged,
+}
+
+impl JoinError {
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::Full(_) => ErrorCode::RoomFull,
+            Self::Locked => ErrorCode::RoomLocked,
+            Self::PasswordChanged => ErrorCode::WrongPassword,
+        }
+    }
+}
+
+/// Why a host's request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    #[error("only a host may change the meeting's settings")]
+    NotHost,
+    #[error("peer {0} is not in your room")]
+    UnknownPeer(PeerId),
+}
+
+impl HostError {
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::NotHost => ErrorCode::NotHost,
+            Self::UnknownPeer(_) => ErrorCode::UnknownPeer,
+        }
+    }
 }
 
 /// Why a signal could not be relayed.
@@ -90,22 +147,179 @@ pub enum RelayError {
 type Room = HashMap<PeerId, Member>;
 
 /// All rooms of this server instance.
-#[derive(Default)]
 pub struct Rooms {
     rooms: Mutex<HashMap<RoomId, Room>>,
+    /// The settings of every room with members (and of any room whose
+    /// settings are not the defaults), as on disk. Locked after `rooms`.
+    settings: Mutex<HashMap<RoomId, Stored>>,
+    store: Store,
+    /// Held while a room's settings are written, so writes land in order.
+    saving: Mutex<()>,
 }
 
 /// Close code used when a newer socket resumed this participant.
 pub const CLOSE_REPLACED: u16 = 4009;
+/// Close code used when a host removed this participant.
+pub const CLOSE_REMOVED: u16 = 4003;
 
 impl Rooms {
+    pub fn new(store: Store) -> Self {
+        Self { rooms: Mutex::default(), settings: Mutex::default(), store, saving: Mutex::default() }
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<RoomId, Room>> {
         // A panic elsewhere must not take every room down with it.
         self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Puts `info` in the room on `socket` and queues `welcome(peers already
-    /// there, resumed)` for it. If the room still holds `info.id` (the
+    fn lock_settings(&self) -> MutexGuard<'_, HashMap<RoomId, Stored>> {
+        self.settings.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A room's settings, read from disk (off the async threads) the first
+    /// time they are needed.
+    pub async fn settings(self: &Arc<Self>, room: RoomId) -> Stored {
+        if let Some(stored) = self.lock_settings().get(&room) {
+            return stored.clone();
+        }
+        let store = self.store.clone();
+        let loaded = tokio::task::spawn_blocking(move || store.load(room)).await.unwrap_or_default();
+        // Defaults are not cached: joins to made-up rooms must not grow memory.
+        if loaded == Stored::default() {
+            return loaded;
+        }
+        self.lock_settings().entry(room).or_insert(loaded).clone()
+    }
+
+    /// Writes a room's settings as they are now, off the async threads.
+    fn persist(self: &Arc<Self>, room: RoomId) {
+        let rooms = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _order = rooms.saving.lock().unwrap_or_else(|p| p.into_inner());
+            let now = rooms.lock_settings().get(&room).cloned().unwrap_or_default();
+            rooms.store.save(room, &now);
+        });
+    }
+
+    /// Drops the cached settings of a room nobody is in, if they are the defaults.
+    fn forget(&self, room: RoomId) {
+        let mut settings = self.lock_settings();
+        if settings.get(&room).is_some_and(|s| *s == Stored::default()) {
+            settings.remove(&room);
+        }
+    }
+
+    /// What everyone in the room is shown of its settings.
+    fn shown(&self, room_id: RoomId, room: &Room) -> RoomSettings {
+        let stored = self.lock_settings().get(&room_id).cloned().unwrap_or_default();
+        let mut hosts: Vec<PeerId> = room.values().filter(|m| m.host).map(|m| m.info.id).collect();
+        hosts.sort();
+        RoomSettings { password: stored.password_hash.is_some(), locked: stored.locked, share: stored.share, hosts }
+    }
+
+    /// Whether `id` is a host of the room.
+    pub fn is_host(&self, room_id: RoomId, id: PeerId) -> bool {
+        self.lock().get(&room_id).and_then(|room| room.get(&id)).is_some_and(|m| m.host)
+    }
+
+    /// A host changes the room's settings; everyone is told and the change
+    /// is written to disk. `change` runs under the lock, so it must be quick.
+    pub fn update(
+        self: &Arc<Self>,
+        room_id: RoomId,
+        by: PeerId,
+        change: impl FnOnce(&mut Stored),
+    ) -> Result<(), HostError> {
+        let mut rooms = self.lock();
+        let room = rooms.get_mut(&room_id).ok_or(HostError::NotHost)?;
+        if !room.get(&by).is_some_and(|m| m.host) {
+            return Err(HostError::NotHost);
+        }
+        let share = {
+            let mut settings = self.lock_settings();
+            let stored = settings.entry(room_id).or_default();
+            change(stored);
+            stored.share
+        };
+        // Screens shared by non-hosts end when sharing becomes host-only.
+        if share == SharePolicy::Host {
+            let sharing: Vec<PeerId> =
+                room.values().filter(|m| !m.host && m.info.media.screen).map(|m| m.info.id).collect();
+            for id in sharing {
+                let media = room.get_mut(&id).map(|m| {
+                    m.info.media.screen = false;
+                    m.info.media
+                });
+                if let Some(media) = media {
+                    broadcast(room, &ServerMsg::Media { id, media }, Some(id));
+                }
+            }
+        }
+        let settings = self.shown(room_id, room);
+        broadcast(room, &ServerMsg::Settings { settings }, None);
+        drop(rooms);
+        self.persist(room_id);
+        Ok(())
+    }
+
+    /// A host removes a participant: it is told so and closed, the others
+    /// hear it left, and its id and browser key may not come back.
+    pub fn remove(self: &Arc<Self>, room_id: RoomId, by: PeerId, id: PeerId) -> Result<(), HostError> {
+        let mut rooms = self.lock();
+        let room = rooms.get_mut(&room_id).ok_or(HostError::NotHost)?;
+        if !room.get(&by).is_some_and(|m| m.host) {
+            return Err(HostError::NotHost);
+        }
+        if id == by || !room.contains_key(&id) {
+            return Err(HostError::UnknownPeer(id));
+        }
+        let member = room.remove(&id).expect("checked above");
+        // The error and then the close, in order (a kick would send its
+        // close frame first); only a full outbox needs the kick.
+        let notice = ServerMsg::error(ErrorCode::Removed, "the host removed you from this meeting");
+        let close = Message::Close(Some(axum::extract::ws::CloseFrame {
+            code: CLOSE_REMOVED,
+            reason: "removed by the host".into(),
+        }));
+        if !(offer(&member, encode(&notice)) && offer(&member, close)) {
+            member.socket.kick.send(CLOSE_REMOVED, "removed by the host");
+        }
+        {
+            let mut settings = self.lock_settings();
+            let stored = settings.entry(room_id).or_default();
+            stored.removed_peers.push(id);
+            stored.removed_devices.extend(member.device.clone());
+        }
+        broadcast(room, &ServerMsg::PeerLeft { id }, None);
+        if member.host {
+            let settings = self.shown(room_id, room);
+            broadcast(room, &ServerMsg::Settings { settings }, None);
+        }
+        drop(rooms);
+        self.persist(room_id);
+        Ok(())
+    }
+
+    /// A host makes another participant a host: it gets the token, and
+    /// everyone the new list of hosts.
+    pub fn make_host(&self, room_id: RoomId, by: PeerId, id: PeerId, token: String) -> Result<(), HostError> {
+        let mut rooms = self.lock();
+        let room = rooms.get_mut(&room_id).ok_or(HostError::NotHost)?;
+        if !room.get(&by).is_some_and(|m| m.host) {
+            return Err(HostError::NotHost);
+        }
+        let member = room.get_mut(&id).ok_or(HostError::UnknownPeer(id))?;
+        member.host = true;
+        if !offer(member, encode(&ServerMsg::HostToken { token })) {
+            evict(room, vec![id]);
+        }
+        let settings = self.shown(room_id, room);
+        broadcast(room, &ServerMsg::Settings { settings }, None);
+        Ok(())
+    }
+
+    /// Puts `info` in the room on `socket` and queues the `welcome` made
+    /// from [`Admitted`] for it. If the room still holds `info.id` (the
     /// caller has checked its resume token) the place is taken over: the
     /// others hear nothing but a media change, and what waited for it follows
     /// the welcome. The welcome is queued under the lock so that nothing
@@ -116,10 +330,12 @@ impl Rooms {
         info: PeerInfo,
         socket: Socket,
         capacity: usize,
-        welcome: impl FnOnce(Vec<PeerInfo>, bool) -> ServerMsg,
+        entry: Entry,
+        welcome: impl FnOnce(Admitted) -> ServerMsg,
     ) -> Result<bool, JoinError> {
         let mut rooms = self.lock();
         let room = rooms.entry(room_id).or_default();
+        let stored = self.lock_settings().get(&room_id).cloned().unwrap_or_default();
         let id = info.id;
         let others = |room: &Room| room.values().filter(|m| m.info.id != id).map(|m| m.info.clone()).collect();
         if room.contains_key(&id) {
@@ -132,9 +348,13 @@ impl Rooms {
                 member.socket.kick.send(CLOSE_REPLACED, "this participant reconnected on another socket");
             }
             member.socket = socket;
+            member.host |= entry.host;
             let changed = member.info.media != info.media;
             member.info = info;
-            let mut fits = offer(member, encode(&welcome(present, true)));
+            let host = member.host;
+            let settings = self.shown(room_id, room);
+            let member = room.get_mut(&id).expect("checked above");
+            let mut fits = offer(member, encode(&welcome(Admitted { peers: present, resumed: true, settings, host })));
             if let Some(Parked { mut queue, unsent }) = parked {
                 fits &= unsent.is_none_or(|msg| offer(member, msg));
                 while let Ok(msg) = queue.try_recv() {
@@ -152,18 +372,41 @@ impl Rooms {
             }
             return Ok(true);
         }
-        if room.len() >= capacity {
+        let refused = if room.len() >= capacity {
+            Some(JoinError::Full(capacity))
+        } else if entry.host || entry.returning {
+            None
+        } else if stored.locked {
+            Some(JoinError::Locked)
+        } else if stored.password_hash != entry.checked_hash {
+            Some(JoinError::PasswordChanged)
+        } else {
+            None
+        };
+        if let Some(refused) = refused {
             if room.is_empty() {
                 rooms.remove(&room_id);
+                self.forget(room_id);
             }
-            return Err(JoinError::Full(capacity));
+            return Err(refused);
         }
-        let member = Member { info, socket, parked: None };
-        if !offer(&member, encode(&welcome(others(room), false))) {
+        // Whoever opens a fresh room is its host.
+        let host = entry.host || (room.is_empty() && !entry.returning && stored == Stored::default());
+        let member = Member { info, socket, parked: None, host, device: entry.device };
+        let mut settings = self.shown(room_id, room);
+        if host {
+            settings.hosts.push(id);
+            settings.hosts.sort();
+        }
+        let admitted = Admitted { peers: others(room), resumed: false, settings: settings.clone(), host };
+        if !offer(&member, encode(&welcome(admitted))) {
             member.socket.kick.send(super::signal::CLOSE_TOO_SLOW, "too many messages waiting; reconnect");
             return Ok(false);
         }
         broadcast(room, &ServerMsg::PeerJoined { peer: member.info.clone() }, None);
+        if host {
+            broadcast(room, &ServerMsg::Settings { settings }, None);
+        }
         room.insert(id, member);
         Ok(false)
     }
@@ -173,11 +416,16 @@ impl Rooms {
         let mut rooms = self.lock();
         let Some(room) = rooms.get_mut(&room_id) else { return };
         if room.get(&id).is_some_and(|m| m.socket.id == socket) {
-            room.remove(&id);
+            let member = room.remove(&id);
             broadcast(room, &ServerMsg::PeerLeft { id }, None);
+            if member.is_some_and(|m| m.host) && !room.is_empty() {
+                let settings = self.shown(room_id, room);
+                broadcast(room, &ServerMsg::Settings { settings }, None);
+            }
         }
         if room.is_empty() {
             rooms.remove(&room_id);
+            self.forget(room_id);
         }
     }
 
@@ -221,14 +469,18 @@ impl Rooms {
     }
 
     /// Records a participant's camera/microphone state and tells the others.
-    pub fn set_media(&self, room_id: RoomId, id: PeerId, media: MediaState) {
+    /// A screen share from a non-host where sharing is for hosts only is
+    /// refused (false), and recorded as not sharing.
+    pub fn set_media(&self, room_id: RoomId, id: PeerId, mut media: MediaState) -> bool {
         let mut rooms = self.lock();
-        if let Some(room) = rooms.get_mut(&room_id) {
-            if let Some(member) = room.get_mut(&id) {
-                member.info.media = media;
-                broadcast(room, &ServerMsg::Media { id, media }, Some(id));
-            }
-        }
+        let Some(room) = rooms.get_mut(&room_id) else { return true };
+        let host_only = self.lock_settings().get(&room_id).is_some_and(|s| s.share == SharePolicy::Host);
+        let Some(member) = room.get_mut(&id) else { return true };
+        let allowed = !(media.screen && host_only && !member.host);
+        media.screen &= allowed;
+        member.info.media = media;
+        broadcast(room, &ServerMsg::Media { id, media }, Some(id));
+        allowed
     }
 }
 

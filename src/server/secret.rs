@@ -69,6 +69,25 @@ impl Secret {
         let Some(bytes) = unhex(token) else { return false };
         self.mac(room, peer).verify_slice(&bytes).is_ok()
     }
+
+    fn host_mac(&self, room: RoomId) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"moim host v1");
+        mac.update(room.0.as_bytes());
+        mac
+    }
+
+    /// The host capability for `room`: whoever shows it joins as a host.
+    /// The first person in a room gets it, and a host may hand it on.
+    pub fn host_token(&self, room: RoomId) -> String {
+        hex(&self.host_mac(room).finalize().into_bytes())
+    }
+
+    /// Checks a host token in constant time.
+    pub fn verify_host(&self, room: RoomId, token: &str) -> bool {
+        let Some(bytes) = unhex(token) else { return false };
+        self.host_mac(room).verify_slice(&bytes).is_ok()
+    }
 }
 
 #[cfg(unix)]
@@ -110,6 +129,17 @@ mod tests {
         for bad in ["", "zz", "0", &token[..10], &"a".repeat(10_000), "é1"] {
             assert!(!secret.verify_resume(room, peer, bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn host_tokens_are_per_room_and_not_resume_tokens() {
+        let secret = Secret::random();
+        let (room, peer) = (RoomId::random(), PeerId::random());
+        let host = secret.host_token(room);
+        assert!(secret.verify_host(room, &host));
+        assert!(!secret.verify_host(RoomId::random(), &host));
+        assert!(!secret.verify_host(room, &secret.resume_token(room, peer)));
+        assert!(!secret.verify_resume(room, peer, &host));
     }
 
     #[test]

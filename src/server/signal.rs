@@ -17,18 +17,19 @@
 //! tells nobody anything. docs/protocol.md lists the close codes.
 
 use super::{
+    access::{hash_password, verify_password, Stored},
     limit::TokenBucket,
-    rooms::{Kick, Parked, Socket},
+    rooms::{Admitted, Entry, HostError, JoinError, Kick, Parked, Socket},
     AppState,
 };
 use crate::protocol::{
-    clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ProtocolError, Resume, RoomId, ServerMsg, MAX_FRAME_BYTES,
-    PROTOCOL_VERSION,
+    clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg, MAX_FRAME_BYTES,
+    MAX_PASSWORD_BYTES, PROTOCOL_VERSION,
 };
 use axum::{
     extract::{
         ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket},
-        State, WebSocketUpgrade,
+        ConnectInfo, State, WebSocketUpgrade,
     },
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -37,6 +38,7 @@ use futures_util::{
     stream::{SplitSink, SplitStream},
     SinkExt, StreamExt,
 };
+use std::net::{IpAddr, SocketAddr};
 use std::{
     ops::ControlFlow,
     sync::{
@@ -62,7 +64,12 @@ pub const CLOSE_TOO_FAST: u16 = 4029;
 const READ_LIMIT: usize = 4 * MAX_FRAME_BYTES;
 
 /// `GET /ws`: checks the origin and upgrades to the signaling socket.
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     if !origin_allowed(&headers, &state.config.allowed_origins) {
         return (StatusCode::FORBIDDEN, "this origin may not open moim's signaling socket").into_response();
     }
@@ -75,7 +82,26 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, header
         .max_write_buffer_size(READ_LIMIT)
         .max_message_size(READ_LIMIT)
         .max_frame_size(READ_LIMIT)
-        .on_upgrade(move |socket| session(socket, state))
+        .on_upgrade(move |socket| {
+            let ip = client_ip(peer.ip(), &headers, state.config.behind_proxy);
+            session(socket, state, ip)
+        })
+}
+
+/// The client's address: the connection's own, or behind a reverse proxy
+/// (`behind_proxy`) the last address it added to `X-Forwarded-For`.
+fn client_ip(peer: IpAddr, headers: &HeaderMap, behind_proxy: bool) -> IpAddr {
+    if !behind_proxy {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .and_then(|ip| ip.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 /// A browser always sends Origin; it must be this page's own (or allowed).
@@ -102,7 +128,7 @@ enum End {
     Shutdown,
 }
 
-async fn session(socket: WebSocket, state: AppState) {
+async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
     // Held until this socket is done, so shutdown can wait for it.
     let _running = state.sessions.enter();
     let (sink, stream) = socket.split();
@@ -113,6 +139,7 @@ async fn session(socket: WebSocket, state: AppState) {
     let bucket = TokenBucket::new(state.config.rate_per_sec, state.config.rate_burst);
     let mut conn = Connection {
         state,
+        ip,
         socket: Socket { id, outbox, kick: kick.clone() },
         joined: None,
         bucket,
@@ -187,6 +214,8 @@ fn close(code: u16, reason: &'static str) -> Message {
 /// The reading side of one socket, with its per-connection state.
 struct Connection {
     state: AppState,
+    /// The client's address, for the brake on password guessing.
+    ip: IpAddr,
     socket: Socket,
     joined: Option<(RoomId, PeerId)>,
     /// This socket's message allowance (`rate_per_sec`, `rate_burst`).
@@ -257,7 +286,7 @@ impl Connection {
             };
             match result {
                 Ok(msg) => {
-                    if self.handle(msg).is_break() {
+                    if self.handle(msg).await.is_break() {
                         return End::Left;
                     }
                 }
@@ -273,10 +302,10 @@ impl Connection {
         }
     }
 
-    fn handle(&mut self, msg: ClientMsg) -> ControlFlow<()> {
+    async fn handle(&mut self, msg: ClientMsg) -> ControlFlow<()> {
         match (msg, self.joined) {
             (ClientMsg::Ping, _) => self.reply(ServerMsg::Pong),
-            (ClientMsg::Join { version, room, name, media, resume }, None) => {
+            (ClientMsg::Join { version, room, name, media, resume, password, host_token, device }, None) => {
                 if version != PROTOCOL_VERSION {
                     let text =
                         format!("this server speaks protocol {PROTOCOL_VERSION}, not {version}: reload the page");
@@ -285,33 +314,42 @@ impl Connection {
                 let Some(name) = clean_name(&name) else {
                     return self.refuse(ErrorCode::BadName, "a name must have 1 to 64 characters");
                 };
-                let secret = &self.state.secret;
+                let secret = self.state.secret.clone();
                 // A token that does not check out (an old key, a forged id)
                 // is not an error: the browser simply joins as someone new.
-                let you = match resume {
-                    Some(Resume { id, token }) if secret.verify_resume(room, id, &token) => id,
-                    _ => PeerId::random(),
-                };
+                let returning = resume.as_ref().filter(|r| secret.verify_resume(room, r.id, &r.token)).map(|r| r.id);
+                let you = returning.unwrap_or_else(PeerId::random);
+                let host = host_token.is_some_and(|token| secret.verify_host(room, &token));
+                // A browser key is only ever compared: cap it, keep it as given.
+                let device = device.filter(|d| !d.is_empty() && d.len() <= 64);
+                let stored = self.state.rooms.settings(room).await;
+                let entry =
+                    Entry { host, device, returning: returning.is_some(), checked_hash: stored.password_hash.clone() };
+                if let Err((code, text)) = self.admit(&stored, &entry, you, password).await {
+                    return self.refuse(code, text);
+                }
                 let resume_token = secret.resume_token(room, you);
                 let config = &self.state.config;
                 let mut ice_servers = config.ice_servers.clone();
                 ice_servers.extend(config.turn.as_ref().map(|turn| turn.credentials(you)));
                 let relay_only = config.relay_only;
-                let welcome = |peers, resumed| ServerMsg::Welcome {
+                let welcome = |admitted: Admitted| ServerMsg::Welcome {
                     version,
                     you,
                     room,
-                    peers,
+                    peers: admitted.peers,
                     ice_servers,
                     resume_token,
-                    resumed,
+                    resumed: admitted.resumed,
                     relay_only,
+                    settings: admitted.settings,
+                    host_token: admitted.host.then(|| secret.host_token(room)),
                 };
                 let info = PeerInfo { id: you, name, media };
                 let capacity = self.state.config.room_capacity;
-                match self.state.rooms.join(room, info, self.socket.clone(), capacity, welcome) {
+                match self.state.rooms.join(room, info, self.socket.clone(), capacity, entry, welcome) {
                     Ok(_) => self.joined = Some((room, you)),
-                    Err(err) => return self.refuse(ErrorCode::RoomFull, err.to_string()),
+                    Err(err) => return self.refuse(err.code(), err.to_string()),
                 }
             }
             (ClientMsg::Join { .. }, Some(_)) => {
@@ -323,7 +361,45 @@ impl Connection {
                     return self.refuse(ErrorCode::UnknownPeer, err.to_string());
                 }
             }
-            (ClientMsg::Media { media }, Some((room, id))) => self.state.rooms.set_media(room, id, media),
+            (ClientMsg::Media { media }, Some((room, id))) => {
+                if !self.state.rooms.set_media(room, id, media) {
+                    return self.refuse(ErrorCode::NotAllowed, "only a host may share a screen in this meeting");
+                }
+            }
+            (ClientMsg::SetPassword { password }, Some((room, id))) => {
+                if password.len() > MAX_PASSWORD_BYTES {
+                    return self.refuse(ErrorCode::Malformed, "a password may have at most 256 bytes");
+                }
+                if !self.state.rooms.is_host(room, id) {
+                    return self.refuse(ErrorCode::NotHost, HostError::NotHost.to_string());
+                }
+                let hash = match password.is_empty() {
+                    true => None,
+                    false => tokio::task::spawn_blocking(move || hash_password(&password)).await.ok(),
+                };
+                // A new password is a fresh start: those removed may come back with it.
+                let fresh = hash.is_some();
+                return self.host_result(self.state.rooms.update(room, id, |stored| {
+                    stored.password_hash = hash;
+                    if fresh {
+                        stored.removed_peers.clear();
+                        stored.removed_devices.clear();
+                    }
+                }));
+            }
+            (ClientMsg::Lock { locked }, Some((room, id))) => {
+                return self.host_result(self.state.rooms.update(room, id, |stored| stored.locked = locked));
+            }
+            (ClientMsg::SetShare { share }, Some((room, id))) => {
+                return self.host_result(self.state.rooms.update(room, id, |stored| stored.share = share));
+            }
+            (ClientMsg::Remove { id: target }, Some((room, id))) => {
+                return self.host_result(self.state.rooms.remove(room, id, target));
+            }
+            (ClientMsg::MakeHost { id: target }, Some((room, id))) => {
+                let token = self.state.secret.host_token(room);
+                return self.host_result(self.state.rooms.make_host(room, id, target, token));
+            }
             (ClientMsg::Leave, Some((room, id))) => {
                 self.joined = None;
                 self.state.rooms.leave(room, id, self.socket.id);
@@ -332,6 +408,55 @@ impl Connection {
             }
         }
         ControlFlow::Continue(())
+    }
+
+    /// Decides whether a `join` may enter: hosts always; participants who
+    /// were in before (a valid resume token) unless removed; others unless
+    /// removed or the room is locked, and with the password if it has one.
+    async fn admit(
+        &self,
+        stored: &Stored,
+        entry: &Entry,
+        you: PeerId,
+        password: Option<String>,
+    ) -> Result<(), (ErrorCode, String)> {
+        if entry.host {
+            return Ok(());
+        }
+        if stored.is_removed(you, entry.device.as_deref()) {
+            return Err((ErrorCode::Removed, "the host removed you from this meeting".into()));
+        }
+        if entry.returning {
+            return Ok(());
+        }
+        if stored.locked {
+            return Err((ErrorCode::RoomLocked, JoinError::Locked.to_string()));
+        }
+        let Some(hash) = stored.password_hash.clone() else { return Ok(()) };
+        let Some(password) = password.filter(|p| !p.is_empty()) else {
+            return Err((ErrorCode::PasswordRequired, "this meeting needs a password".into()));
+        };
+        let attempts = &self.state.attempts;
+        if let Err(wait) = attempts.check(self.ip) {
+            let secs = wait.as_secs() + 1;
+            return Err((ErrorCode::TooManyAttempts, format!("too many wrong passwords: try again in {secs} s")));
+        }
+        let right = password.len() <= MAX_PASSWORD_BYTES
+            && tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false);
+        if !right {
+            attempts.failed(self.ip);
+            return Err((ErrorCode::WrongPassword, "wrong password".into()));
+        }
+        attempts.succeeded(self.ip);
+        Ok(())
+    }
+
+    /// Answers a host request: nothing when it was done, a typed error when not.
+    fn host_result(&mut self, result: Result<(), HostError>) -> ControlFlow<()> {
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => self.refuse(err.code(), err.to_string()),
+        }
     }
 
     fn refuse(&mut self, code: ErrorCode, message: impl Into<String>) -> ControlFlow<()> {

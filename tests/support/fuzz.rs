@@ -58,6 +58,9 @@ impl Frames {
                 name: ["Ada", "", " ", "\u{0}x", &"n".repeat(70), "名前"][self.below(6)].to_string(),
                 media: MediaState { audio: self.below(2) == 0, video: true, screen: false },
                 resume: (self.below(4) == 0).then(|| Resume { id: to, token: "ab".repeat(32) }),
+                password: (self.below(4) == 0).then(|| "pw".repeat(self.below(200))),
+                host_token: (self.below(8) == 0).then(|| "ab".repeat(32)),
+                device: (self.below(2) == 0).then(|| format!("{:x}", self.next())),
             },
             1 => ClientMsg::Signal {
                 to,

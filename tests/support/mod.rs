@@ -129,13 +129,27 @@ pub fn join(room: RoomId, name: &str) -> ClientMsg {
         name: name.into(),
         media: MediaState { audio: true, video: true, screen: false },
         resume: None,
+        password: None,
+        host_token: None,
+        device: None,
     }
 }
 
 /// `join` that asks to come back as `id`.
 pub fn rejoin(room: RoomId, name: &str, id: PeerId, token: &str) -> ClientMsg {
-    let ClientMsg::Join { version, room, name, media, .. } = join(room, name) else { unreachable!() };
-    ClientMsg::Join { version, room, name, media, resume: Some(Resume { id, token: token.into() }) }
+    let ClientMsg::Join { version, room, name, media, password, host_token, device, .. } = join(room, name) else {
+        unreachable!()
+    };
+    ClientMsg::Join {
+        version,
+        room,
+        name,
+        media,
+        resume: Some(Resume { id, token: token.into() }),
+        password,
+        host_token,
+        device,
+    }
 }
 
 pub struct Client {

@@ -44,6 +44,9 @@ impl Call {
                     name: name.clone(),
                     media: state.media.get_untracked(),
                     resume: call.0.resume.borrow().clone(),
+                    password: None,
+                    host_token: super::host_token(state.room),
+                    device: super::device_key(),
                 };
                 call.send(&join);
             }

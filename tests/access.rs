@@ -1,0 +1,199 @@
+//! Room access over real websockets: the host, passwords, the lock,
+//! removal, host-only screen sharing, and that settings survive a restart.
+
+mod support;
+
+use moim::{
+    protocol::{ClientMsg, ErrorCode, MediaState, RoomId, RoomSettings, ServerMsg, SharePolicy},
+    server::{config::Config, rooms::CLOSE_REMOVED},
+};
+use support::{join, temp_dir, Client, Server};
+
+fn error_code(msg: ServerMsg) -> ErrorCode {
+    match msg {
+        ServerMsg::Error { code, .. } => code,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// A `join` with the given password, host token and browser key.
+fn join_with(room: RoomId, name: &str, password: Option<&str>, host: Option<&str>, device: Option<&str>) -> ClientMsg {
+    let ClientMsg::Join { version, room, name, media, resume, .. } = join(room, name) else { unreachable!() };
+    ClientMsg::Join {
+        version,
+        room,
+        name,
+        media,
+        resume,
+        password: password.map(Into::into),
+        host_token: host.map(Into::into),
+        device: device.map(Into::into),
+    }
+}
+
+/// Reads until a `settings` message arrives.
+async fn next_settings(client: &mut Client) -> RoomSettings {
+    loop {
+        if let ServerMsg::Settings { settings } = client.recv().await {
+            return settings;
+        }
+    }
+}
+
+/// The host of a fresh room: the first to join, with the host token.
+async fn host(server: &Server, room: RoomId) -> (Client, String) {
+    let mut client = server.client().await;
+    client.send(&join_with(room, "Host", None, None, Some("host-device"))).await;
+    match client.recv().await {
+        ServerMsg::Welcome { host_token: Some(token), settings, you, .. } => {
+            assert_eq!(settings.hosts, vec![you], "the first person in a room is its host");
+            (client, token)
+        }
+        other => panic!("expected a host's welcome, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_first_person_is_host_and_only_a_host_changes_settings() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut host, _) = host(&server, room).await;
+    let (mut guest, guest_id, _) = server.joined(room, "Guest").await;
+    let _ = host.recv().await; // peer_joined
+    guest.send(&ClientMsg::Lock { locked: true }).await;
+    assert_eq!(error_code(guest.recv().await), ErrorCode::NotHost);
+    guest.send(&ClientMsg::Remove { id: guest_id }).await;
+    assert_eq!(error_code(guest.recv().await), ErrorCode::NotHost);
+    host.send(&ClientMsg::Lock { locked: true }).await;
+    assert!(next_settings(&mut guest).await.locked);
+    assert!(next_settings(&mut host).await.locked);
+}
+
+#[tokio::test]
+async fn a_password_is_required_checked_and_guessing_is_slowed() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut host, token) = host(&server, room).await;
+    host.send(&ClientMsg::SetPassword { password: "open sesame".into() }).await;
+    assert!(next_settings(&mut host).await.password);
+
+    let mut guest = server.client().await;
+    guest.send(&join_with(room, "Guest", None, None, None)).await;
+    assert_eq!(error_code(guest.recv().await), ErrorCode::PasswordRequired);
+    guest.send(&join_with(room, "Guest", Some("open sesame!"), None, None)).await;
+    assert_eq!(error_code(guest.recv().await), ErrorCode::WrongPassword);
+    guest.send(&join_with(room, "Guest", Some("open sesame"), None, None)).await;
+    assert!(matches!(guest.recv().await, ServerMsg::Welcome { host_token: None, .. }), "admitted, not a host");
+
+    // The host comes back past the password with its token.
+    let mut again = server.client().await;
+    again.send(&join_with(room, "Host again", None, Some(&token), None)).await;
+    assert!(matches!(again.recv().await, ServerMsg::Welcome { host_token: Some(_), .. }));
+
+    // Three wrong guesses are free; the fourth earns a wait, and while it
+    // lasts even the right password is not tried.
+    let mut guesser = server.client().await;
+    for _ in 0..4 {
+        guesser.send(&join_with(room, "Guesser", Some("guess"), None, None)).await;
+        assert_eq!(error_code(guesser.recv().await), ErrorCode::WrongPassword);
+    }
+    guesser.send(&join_with(room, "Guesser", Some("open sesame"), None, None)).await;
+    match guesser.recv().await {
+        ServerMsg::Error { code: ErrorCode::TooManyAttempts, message } => {
+            assert!(message.contains("try again in"), "{message}")
+        }
+        other => panic!("expected too_many_attempts, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_locked_room_refuses_newcomers_but_not_its_host() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut host, token) = host(&server, room).await;
+    host.send(&ClientMsg::Lock { locked: true }).await;
+    assert!(next_settings(&mut host).await.locked);
+    let mut knocker = server.client().await;
+    knocker.send(&join(room, "Knocker")).await;
+    assert_eq!(error_code(knocker.recv().await), ErrorCode::RoomLocked);
+    let mut co_host = server.client().await;
+    co_host.send(&join_with(room, "Host tab", None, Some(&token), None)).await;
+    assert!(matches!(co_host.recv().await, ServerMsg::Welcome { .. }));
+}
+
+#[tokio::test]
+async fn a_removed_participant_is_closed_and_kept_out_until_a_new_password() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut host, _) = host(&server, room).await;
+    let mut troll = server.client().await;
+    troll.send(&join_with(room, "Troll", None, None, Some("troll-device"))).await;
+    let ServerMsg::Welcome { you: troll_id, .. } = troll.recv().await else { panic!("no welcome") };
+    let _ = host.recv().await; // peer_joined
+
+    host.send(&ClientMsg::Remove { id: troll_id }).await;
+    assert_eq!(error_code(troll.recv().await), ErrorCode::Removed);
+    assert_eq!(u16::from(troll.closed().await.expect("a close frame").code), CLOSE_REMOVED);
+    assert_eq!(host.recv().await, ServerMsg::PeerLeft { id: troll_id });
+
+    // Back from the same browser: refused.
+    let mut back = server.client().await;
+    back.send(&join_with(room, "Troll", None, None, Some("troll-device"))).await;
+    assert_eq!(error_code(back.recv().await), ErrorCode::Removed);
+
+    // A new password is a fresh start: with it, they may come back.
+    host.send(&ClientMsg::SetPassword { password: "new one".into() }).await;
+    let _ = next_settings(&mut host).await;
+    back.send(&join_with(room, "Troll", Some("new one"), None, Some("troll-device"))).await;
+    assert!(matches!(back.recv().await, ServerMsg::Welcome { .. }));
+}
+
+#[tokio::test]
+async fn host_only_sharing_is_enforced_and_hosts_can_be_made() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut host, _) = host(&server, room).await;
+    let (mut guest, guest_id, _) = server.joined(room, "Guest").await;
+    let _ = host.recv().await; // peer_joined
+    let sharing = MediaState { audio: true, video: true, screen: true };
+    guest.send(&ClientMsg::Media { media: sharing }).await;
+    assert_eq!(host.recv().await, ServerMsg::Media { id: guest_id, media: sharing });
+
+    // Host-only: the guest's share is ended for everyone, and a new one refused.
+    host.send(&ClientMsg::SetShare { share: SharePolicy::Host }).await;
+    let not_sharing = MediaState { screen: false, ..sharing };
+    assert_eq!(host.recv().await, ServerMsg::Media { id: guest_id, media: not_sharing });
+    assert_eq!(next_settings(&mut guest).await.share, SharePolicy::Host);
+    guest.send(&ClientMsg::Media { media: sharing }).await;
+    assert_eq!(error_code(guest.recv().await), ErrorCode::NotAllowed);
+
+    // Made a host, the guest gets the token and may share.
+    host.send(&ClientMsg::MakeHost { id: guest_id }).await;
+    assert!(matches!(guest.recv().await, ServerMsg::HostToken { .. }));
+    assert!(next_settings(&mut guest).await.hosts.contains(&guest_id));
+    guest.send(&ClientMsg::Media { media: sharing }).await;
+    guest.expect_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn settings_survive_a_restart() {
+    let data_dir = temp_dir();
+    let config = Config { data_dir: data_dir.clone(), ..Config::default() };
+    let room = RoomId::random();
+    let mut first = Server::with(config.clone()).await;
+    let (mut host, token) = host(&first, room).await;
+    host.send(&ClientMsg::SetPassword { password: "kept".into() }).await;
+    let _ = next_settings(&mut host).await;
+    first.stop();
+    drop(host);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let second = Server::with(config).await;
+    let mut guest = second.client().await;
+    guest.send(&join(room, "Guest")).await;
+    assert_eq!(error_code(guest.recv().await), ErrorCode::PasswordRequired, "the password outlived the server");
+    let mut host = second.client().await;
+    host.send(&join_with(room, "Host", None, Some(&token), None)).await;
+    assert!(matches!(host.recv().await, ServerMsg::Welcome { host_token: Some(_), .. }), "and so did the host");
+    let _ = std::fs::remove_dir_all(data_dir);
+}
