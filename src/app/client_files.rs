@@ -5,9 +5,9 @@
 //! with content-hashed file names those two read `hash.txt` from disk on
 //! every page they render (twice per page), which cost the room page about
 //! a fifth of its throughput (`make bench`, section 4). Here the names are
-//! read once per process. The loader is a static module import, which also
-//! carries the response's nonce, which the page's Content-Security-Policy
-//! names (see `server::headers`).
+//! read once per process. The loader is a small module script that carries
+//! the response's nonce, which the page's Content-Security-Policy names
+//! (see `server::headers`).
 
 use leptos::prelude::*;
 use std::sync::OnceLock;

@@ -1,5 +1,5 @@
-//! Rate limits: a token bucket per signaling socket, and a penalty box for
-//! client addresses that keep giving wrong room passwords.
+//! The rate limit of a signaling socket: a token bucket. (The brake on
+//! password guessing, per client address, is `access::Attempts`.)
 //!
 //! A bucket rather than a fixed window: a browser joining a room of seven
 //! sends a burst (an offer and a dozen candidates per peer) and then almost

@@ -149,8 +149,8 @@ type Room = HashMap<PeerId, Member>;
 /// All rooms of this server instance.
 pub struct Rooms {
     rooms: Mutex<HashMap<RoomId, Room>>,
-    /// The settings of every room with members (and of any room whose
-    /// settings are not the defaults), as on disk. Locked after `rooms`.
+    /// The settings of every room with members, and of any room whose
+    /// settings are not the defaults, as on disk. Locked after `rooms`.
     settings: Mutex<HashMap<RoomId, Stored>>,
     store: Store,
     /// Held while a room's settings are written, so writes land in order.
@@ -184,7 +184,8 @@ impl Rooms {
         }
         let store = self.store.clone();
         let loaded = tokio::task::spawn_blocking(move || store.load(room)).await.unwrap_or_default();
-        // Defaults are not cached: joins to made-up rooms must not grow memory.
+        // Defaults are cached only once someone is in (see `join`): joins
+        // refused from made-up rooms must not grow memory.
         if loaded == Stored::default() {
             return loaded;
         }
@@ -277,10 +278,7 @@ impl Rooms {
         // The error and then the close, in order (a kick would send its
         // close frame first); only a full outbox needs the kick.
         let notice = ServerMsg::error(ErrorCode::Removed, "the host removed you from this meeting");
-        let close = Message::Close(Some(axum::extract::ws::CloseFrame {
-            code: CLOSE_REMOVED,
-            reason: "removed by the host".into(),
-        }));
+        let close = super::signal::close(CLOSE_REMOVED, "removed by the host");
         if !(offer(&member, encode(&notice)) && offer(&member, close)) {
             member.socket.kick.send(CLOSE_REMOVED, "removed by the host");
         }
@@ -407,6 +405,9 @@ impl Rooms {
         if host {
             broadcast(room, &ServerMsg::Settings { settings }, None);
         }
+        // Cached while the room has people (`forget` drops it after), so
+        // the next joins need not look on disk.
+        self.lock_settings().entry(room_id).or_insert(stored);
         room.insert(id, member);
         Ok(false)
     }

@@ -207,7 +207,7 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receive
     Parked { queue, unsent }
 }
 
-fn close(code: u16, reason: &'static str) -> Message {
+pub(super) fn close(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
 }
 
@@ -492,5 +492,21 @@ impl Connection {
             tokio::time::sleep(grace).await;
             rooms.expire(room, peer, socket);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_comes_from_the_proxy_only_when_behind_one() {
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
+        assert_eq!(client_ip(peer, &headers, false), peer, "a client's own header is not trusted");
+        assert_eq!(client_ip(peer, &headers, true), "198.51.100.7".parse::<IpAddr>().unwrap(), "the proxy's entry");
+        headers.insert("x-forwarded-for", "nonsense".parse().unwrap());
+        assert_eq!(client_ip(peer, &headers, true), peer);
     }
 }
