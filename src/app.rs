@@ -6,6 +6,7 @@ mod client_files;
 mod home;
 mod in_call;
 mod room;
+mod settings;
 mod state;
 mod tile;
 

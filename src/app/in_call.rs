@@ -4,6 +4,7 @@
 use super::{
     chat::ChatPanel,
     room::DevicePickers,
+    settings::SettingsPanel,
     state::{CallState, Link},
     tile::{bind_stream, ScreenTile, SelfTile, Tile},
     Call, CallHandle,
@@ -13,7 +14,20 @@ use leptos::prelude::*;
 /// The call: tiles and controls.
 #[component]
 pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
-    let CallState { media, link, remotes, notice, has_camera, has_mic, sharing, chat_open, unread, .. } = state;
+    let CallState {
+        media,
+        link,
+        remotes,
+        notice,
+        has_camera,
+        has_mic,
+        sharing,
+        chat_open,
+        unread,
+        settings,
+        settings_open,
+        ..
+    } = state;
     let toggle_mic = move |_| {
         let on = !media.get_untracked().audio;
         call.run(|c| c.set_audio(on));
@@ -26,15 +40,28 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
     // Someone's screen takes the stage; cameras move to a strip beside it.
     let spotlight =
         move || remotes.with(|all| all.iter().any(|r| r.media.get().screen && r.screen.with(Option::is_some)));
+    // One side panel at a time: the tiles keep most of the screen.
     let toggle_chat = move |_| {
         chat_open.update(|open| *open = !*open);
+        settings_open.set(false);
         unread.set(0);
     };
+    let toggle_settings = move |_| {
+        settings_open.update(|open| *open = !*open);
+        chat_open.set(false);
+    };
+    let share_blocked = move || !state.may_share();
     view! {
         <section class="call">
             <header class="call-bar">
                 <span class="people">{move || match count() { 1 => "Only you".to_string(), n => format!("{n} people") }}</span>
                 <CopyLink/>
+                <Show when=move || settings.with(|s| s.locked)>
+                    <span class="tag">"Locked"</span>
+                </Show>
+                <button class="control small" aria-expanded=move || settings_open.get().to_string() on:click=toggle_settings>
+                    "Room settings"
+                </button>
                 // Said to screen readers in every state, shown only when
                 // something is wrong: a working link needs no banner.
                 <span class="link-state" role="status" class:quiet=move || link.get() == Link::Connected>
@@ -66,6 +93,9 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 <Show when=move || chat_open.get()>
                     <ChatPanel state call/>
                 </Show>
+                <Show when=move || settings_open.get()>
+                    <SettingsPanel state call/>
+                </Show>
             </div>
             <footer class="controls">
                 <button
@@ -86,7 +116,8 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 </button>
                 <button
                     class="control"
-                    disabled=move || sharing.with(Option::is_some)
+                    disabled=move || sharing.with(Option::is_some) || share_blocked()
+                    title=move || share_blocked().then_some("Only hosts can share screens in this meeting")
                     on:click=move |_| _ = call.run(Call::share_screen)
                 >
                     "Share screen"

@@ -77,6 +77,13 @@ fn Room(room: RoomId) -> impl IntoView {
                         <p><a href=room.path()>"Try again"</a>" · "<a href="/">"Home"</a></p>
                     </section>
                 }.into_any(),
+                Stage::Removed => view! {
+                    <section class="page narrow" role="alert">
+                        <h1>"You were removed from the meeting"</h1>
+                        <p>"A host removed you. You can come back only if a host sets a new password and gives it to you."</p>
+                        <p><a href="/">"Home"</a></p>
+                    </section>
+                }.into_any(),
             }}
         </main>
     }
@@ -114,6 +121,9 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                     prop:value=move || name.get()
                     on:input=move |ev| name.set(event_target_value(&ev))
                 />
+                <Show when=move || state.password_needed.get()>
+                    <PasswordField state/>
+                </Show>
                 <div class="toggles">
                     <Switch
                         name="mic"
@@ -137,6 +147,32 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                 <button type="submit" class="primary big">"Join"</button>
             </form>
         </section>
+    }
+}
+
+/// The room's password, asked for once the server said the room has one.
+/// It has no `name`: it only appears after hydration, and a password must
+/// never travel in a URL.
+#[component]
+fn PasswordField(state: CallState) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+        }
+    });
+    view! {
+        <label for="password">"Meeting password"</label>
+        <input
+            id="password"
+            node_ref=input
+            type="password"
+            required
+            maxlength="256"
+            autocomplete="current-password"
+            prop:value=move || state.password.get()
+            on:input=move |ev| state.password.set(event_target_value(&ev))
+        />
     }
 }
 

@@ -4,7 +4,7 @@
 //! Media streams are JavaScript objects that live on the page's thread, so
 //! they sit in local (non-`Send`) signals.
 
-use crate::protocol::{ChatMessage, MediaState, PeerId, RoomId, RoomSettings};
+use crate::protocol::{ChatMessage, MediaState, PeerId, RoomId, RoomSettings, SharePolicy};
 use leptos::prelude::*;
 use web_sys::MediaStream;
 
@@ -19,6 +19,8 @@ pub enum Stage {
     Left,
     /// The server refused to let them in, with a sentence saying why.
     Refused(String),
+    /// A host removed them from the call.
+    Removed,
 }
 
 /// The signaling connection as the person should understand it.
@@ -94,6 +96,12 @@ pub struct CallState {
     pub unread: RwSignal<usize>,
     /// The room's settings (password, lock, share policy, hosts), from the server.
     pub settings: RwSignal<RoomSettings>,
+    pub settings_open: RwSignal<bool>,
+    /// This participant's id, once the server has welcomed it.
+    pub me: RwSignal<Option<PeerId>>,
+    /// The server asked for the room's password: the prejoin form shows a field for it.
+    pub password_needed: RwSignal<bool>,
+    pub password: RwSignal<String>,
 }
 
 /// A chat message with its time as the reader's clock shows it.
@@ -125,7 +133,22 @@ impl CallState {
             chat_open: RwSignal::new(false),
             unread: RwSignal::new(0),
             settings: RwSignal::new(RoomSettings::default()),
+            settings_open: RwSignal::new(false),
+            me: RwSignal::new(None),
+            password_needed: RwSignal::new(false),
+            password: RwSignal::new(String::new()),
         }
+    }
+
+    /// Whether `id` (or, with `None`, this participant) is a host of the room.
+    pub fn is_host(&self, id: Option<PeerId>) -> bool {
+        let Some(id) = id.or_else(|| self.me.get()) else { return false };
+        self.settings.with(|s| s.hosts.contains(&id))
+    }
+
+    /// Whether this participant may share a screen under the room's settings.
+    pub fn may_share(&self) -> bool {
+        self.settings.with(|s| s.share == SharePolicy::Everyone) || self.is_host(None)
     }
 
     pub fn remote(&self, id: PeerId) -> Option<Remote> {
@@ -156,4 +179,9 @@ impl ServerCall {
     pub fn send_chat(&self, text: String) -> Result<(), String> {
         Ok(())
     }
+    pub fn set_password(&self, password: String) {}
+    pub fn lock(&self, locked: bool) {}
+    pub fn set_share(&self, share: SharePolicy) {}
+    pub fn remove(&self, id: PeerId) {}
+    pub fn make_host(&self, id: PeerId) {}
 }

@@ -10,6 +10,7 @@
 
 mod chat;
 mod devices;
+mod host;
 mod link;
 mod screen;
 
@@ -45,6 +46,8 @@ struct Inner {
     welcomed: Cell<bool>,
     /// Signals made while the socket was down, sent after the next welcome.
     pending: RefCell<VecDeque<ClientMsg>>,
+    /// The room password the person typed, for this join and every rejoin.
+    password: RefCell<Option<String>>,
     /// How to come back as the same participant after a reconnect.
     resume: RefCell<Option<Resume>>,
     /// Failed connection attempts since the last welcome (for backoff).
@@ -115,6 +118,7 @@ impl Call {
             joined_as: RefCell::default(),
             welcomed: Cell::new(false),
             pending: RefCell::default(),
+            password: RefCell::default(),
             resume: RefCell::default(),
             attempts: Cell::new(0),
             confirmed: RefCell::default(),
@@ -202,6 +206,8 @@ impl Call {
         if !wanted.video {
             self.drop_camera();
         }
+        let password = state.password.get_untracked();
+        *self.0.password.borrow_mut() = (!password.is_empty()).then_some(password);
         state.notice.set(None);
         state.stage.set(Stage::InCall);
         *self.0.joined_as.borrow_mut() = Some(name);
@@ -225,7 +231,9 @@ impl Call {
             } => {
                 *self.0.ice_servers.borrow_mut() = ice_servers;
                 self.0.relay_only.set(relay_only);
-                state.settings.set(settings);
+                state.password_needed.set(false);
+                state.me.set(Some(you));
+                self.apply_settings(settings);
                 if let Some(token) = host_token {
                     keep_host_token(state.room, &token);
                 }
@@ -262,25 +270,58 @@ impl Call {
                     remote.media.set(media);
                 }
             }
-            ServerMsg::Settings { settings } => state.settings.set(settings),
+            ServerMsg::Settings { settings } => self.apply_settings(settings),
             ServerMsg::HostToken { token } => keep_host_token(state.room, &token),
             ServerMsg::Pong => {}
             ServerMsg::Error { code, message } => match code {
+                // Asked again on the prejoin form, with the camera still on.
+                ErrorCode::PasswordRequired | ErrorCode::WrongPassword | ErrorCode::TooManyAttempts => {
+                    self.ask_password(code, &message)
+                }
+                ErrorCode::NotAllowed | ErrorCode::NotHost => {
+                    if code == ErrorCode::NotAllowed {
+                        self.stop_sharing();
+                    }
+                    state.notice.set(Some(sentence(&message)));
+                }
                 ErrorCode::RoomFull
                 | ErrorCode::Version
                 | ErrorCode::BadName
                 | ErrorCode::AlreadyJoined
-                | ErrorCode::PasswordRequired
-                | ErrorCode::WrongPassword
-                | ErrorCode::TooManyAttempts
-                | ErrorCode::RoomLocked
-                | ErrorCode::Removed => {
+                | ErrorCode::RoomLocked => {
                     self.release();
-                    state.stage.set(Stage::Refused(message));
+                    state.stage.set(Stage::Refused(sentence(&message)));
+                }
+                // Removed during the call, or kept out when coming back.
+                ErrorCode::Removed => {
+                    let during_the_call = self.0.me.get().is_some();
+                    self.release();
+                    state.stage.set(match during_the_call {
+                        true => Stage::Removed,
+                        false => Stage::Refused(sentence(&message)),
+                    });
                 }
                 _ => warn(&format!("moim: the server refused a message ({code:?}): {message}")),
             },
         }
+    }
+
+    /// The room wants a password (or another one): back to the prejoin
+    /// form, which now has a field for it. The preview keeps running.
+    fn ask_password(&self, code: ErrorCode, message: &str) {
+        let state = self.0.state;
+        self.0.socket.borrow_mut().take();
+        self.0.welcomed.set(false);
+        self.0.pending.borrow_mut().clear();
+        self.forget_the_page();
+        *self.0.password.borrow_mut() = None;
+        if code != ErrorCode::TooManyAttempts {
+            state.password.set(String::new());
+        }
+        state.password_needed.set(true);
+        state.link.set(crate::app::Link::Connecting);
+        state.notice.set(Some(sentence(message)));
+        state.stage.set(Stage::Prejoin);
     }
 
     fn add_remote(&self, info: PeerInfo) {
@@ -406,6 +447,17 @@ impl Call {
         let _ = self.0.state.local.try_set(None);
         let _ = self.0.state.remotes.try_set(Vec::new());
     }
+}
+
+/// A server message as a sentence: capital first letter, full stop.
+fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let Some(first) = chars.next() else { return String::new() };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 fn upgrade(weak: &Weak<Inner>) -> Option<Call> {

@@ -44,7 +44,7 @@ impl Call {
                     name: name.clone(),
                     media: state.media.get_untracked(),
                     resume: call.0.resume.borrow().clone(),
-                    password: None,
+                    password: call.0.password.borrow().clone(),
                     host_token: super::host_token(state.room),
                     device: super::device_key(),
                 };

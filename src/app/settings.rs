@@ -1,0 +1,140 @@
+//! The "Room settings" panel: what the room allows, and for hosts the
+//! controls to change it (password, lock, who may share, who is in, who
+//! else is host).
+//!
+//! Everyone sees the settings, so nobody has to guess why sharing is off or
+//! why a friend cannot get in; only hosts get the controls. The server has
+//! the last word: these controls ask, and the panel shows what it answers.
+
+use super::{state::CallState, CallHandle, Remote};
+use crate::protocol::{SharePolicy, MAX_PASSWORD_BYTES};
+use leptos::prelude::*;
+
+#[component]
+pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
+    let settings = state.settings;
+    let host = move || state.is_host(None);
+    let locked = move || settings.with(|s| s.locked);
+    let host_only = move || settings.with(|s| s.share == SharePolicy::Host);
+    view! {
+        <aside class="settings" aria-label="Room settings">
+            <h2>"Room settings"</h2>
+            <p class="settings-state" role="status">
+                {move || match (locked(), settings.with(|s| s.password)) {
+                    (true, _) => "The room is locked: nobody new can join.",
+                    (false, true) => "Newcomers need the room's password.",
+                    (false, false) => "Anyone with the link can join.",
+                }}
+            </p>
+            <Show when=host fallback=|| view! { <p class="muted">"Only a host can change these settings."</p> }>
+                <PasswordForm state call/>
+            </Show>
+            <label class="switch">
+                <input
+                    type="checkbox"
+                    prop:checked=locked
+                    prop:disabled=move || !host()
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        call.run(|c| c.lock(on));
+                    }
+                />
+                " Lock room"
+            </label>
+            <label class="switch">
+                <input
+                    type="checkbox"
+                    prop:checked=host_only
+                    prop:disabled=move || !host()
+                    on:change=move |ev| {
+                        let share = if event_target_checked(&ev) { SharePolicy::Host } else { SharePolicy::Everyone };
+                        call.run(|c| c.set_share(share));
+                    }
+                />
+                " Only hosts can share screens"
+            </label>
+            <h3>"People"</h3>
+            <ul class="people-list">
+                <li>
+                    <span class="who">{move || state.name.get()}" (you)"</span>
+                    <Show when=host><span class="tag">"Host"</span></Show>
+                </li>
+                <For each=move || state.remotes.get() key=|r| r.id let:remote>
+                    <Person state call remote/>
+                </For>
+            </ul>
+        </aside>
+    }
+}
+
+/// Set a new password, or remove the one there is.
+#[component]
+fn PasswordForm(state: CallState, call: CallHandle) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let has_password = move || state.settings.with(|s| s.password);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let password = draft.get_untracked();
+        if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
+            return;
+        }
+        call.run(|c| c.set_password(password));
+        draft.set(String::new());
+    };
+    view! {
+        <form class="password-form" on:submit=submit>
+            <label for="room-password">"Room password"</label>
+            <div class="row">
+                <input
+                    id="room-password"
+                    type="password"
+                    required
+                    maxlength="256"
+                    autocomplete="new-password"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                />
+                <button type="submit" class="control small">"Set password"</button>
+            </div>
+            <Show when=has_password>
+                <button type="button" class="control small" on:click=move |_| _ = call.run(|c| c.set_password(String::new()))>
+                    "Remove password"
+                </button>
+            </Show>
+        </form>
+    }
+}
+
+/// One other participant, with a host's controls.
+#[component]
+fn Person(state: CallState, call: CallHandle, remote: Remote) -> impl IntoView {
+    let Remote { id, name, .. } = remote;
+    let is_host = move || state.is_host(Some(id));
+    let i_am_host = move || state.is_host(None);
+    view! {
+        <li>
+            <span class="who">{move || name.get()}</span>
+            <Show when=is_host><span class="tag">"Host"</span></Show>
+            <Show when=move || i_am_host()>
+                <span class="actions">
+                    <Show when=move || !is_host()>
+                        <button
+                            class="control small"
+                            aria-label=move || format!("Make {} a host", name.get())
+                            on:click=move |_| _ = call.run(|c| c.make_host(id))
+                        >
+                            "Make host"
+                        </button>
+                    </Show>
+                    <button
+                        class="control small danger"
+                        aria-label=move || format!("Remove {}", name.get())
+                        on:click=move |_| _ = call.run(|c| c.remove(id))
+                    >
+                        "Remove"
+                    </button>
+                </span>
+            </Show>
+        </li>
+    }
+}

@@ -1,0 +1,52 @@
+//! What a host may change (password, lock, who shares, who is in and who is
+//! host), and what the others do when the settings change under them.
+//!
+//! The server decides: these only ask, and the room's new settings come
+//! back to everyone (the asker included) as `settings`. A refused request
+//! comes back as an error, shown as a notice.
+
+use super::Call;
+use crate::protocol::{ClientMsg, PeerId, RoomSettings, SharePolicy};
+use leptos::prelude::*;
+
+impl Call {
+    /// Sets the room's password; an empty one removes it.
+    pub fn set_password(&self, password: String) {
+        self.ask(ClientMsg::SetPassword { password });
+    }
+
+    pub fn lock(&self, locked: bool) {
+        self.ask(ClientMsg::Lock { locked });
+    }
+
+    pub fn set_share(&self, share: SharePolicy) {
+        self.ask(ClientMsg::SetShare { share });
+    }
+
+    /// Removes a participant; they may come back only with a new password.
+    pub fn remove(&self, id: PeerId) {
+        self.ask(ClientMsg::Remove { id });
+    }
+
+    pub fn make_host(&self, id: PeerId) {
+        self.ask(ClientMsg::MakeHost { id });
+    }
+
+    fn ask(&self, msg: ClientMsg) {
+        if !(self.0.welcomed.get() && self.send(&msg)) {
+            self.0.state.notice.set(Some("Not connected to the server: try again in a moment.".into()));
+        }
+    }
+
+    /// New settings from the server. A participant who shares a screen
+    /// when sharing becomes host-only stops (the server has already told
+    /// the others the share ended).
+    pub(super) fn apply_settings(&self, settings: RoomSettings) {
+        let state = self.0.state;
+        state.settings.set(settings);
+        if !state.may_share() && self.0.screen.borrow().is_some() {
+            self.stop_sharing();
+            state.notice.set(Some("The host has made screen sharing host-only, so your share has stopped.".into()));
+        }
+    }
+}
