@@ -70,7 +70,7 @@ else
     cargo install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
-# --- Debian packages: chromium, coturn, wrk, curl ----------------------------
+# --- Debian packages: chromium, coturn, wrk, curl, openssl ----------------------------
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get install -y --no-install-recommends "$@" ||
@@ -81,7 +81,7 @@ if [ -x /usr/bin/chromium ]; then
 else
   install_step chromium apt_install chromium
 fi
-for package in coturn:turnserver wrk:wrk curl:curl; do
+for package in coturn:turnserver wrk:wrk curl:curl openssl:openssl; do
   tool=${package#*:} package=${package%%:*}
   if command -v "$tool" >/dev/null; then
     say "ok: $tool"

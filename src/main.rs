@@ -46,7 +46,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!("moim listening on http://{}", config.address);
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    tracing::info!("moim listening on {scheme}://{}", config.address);
     match server::run(listener, config, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -10,6 +10,7 @@ pub mod limit;
 pub mod rooms;
 pub mod secret;
 pub mod signal;
+pub mod tls;
 pub mod turn;
 
 use crate::{
@@ -31,7 +32,7 @@ use rooms::Rooms;
 use secret::Secret;
 use serde::Deserialize;
 use std::{
-    future::{Future, IntoFuture},
+    future::Future,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -176,6 +177,10 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = match &config.tls {
+        Some(tls) => Some(tls.load().map_err(std::io::Error::other)?),
+        None => None,
+    };
     let (stop, stopping) = watch::channel(false);
     let (live, mut open_sockets) = watch::channel(0usize);
     let state = AppState {
@@ -190,11 +195,20 @@ pub async fn run(
     };
     let mut stopped = stopping;
     // The client's address is needed for the brake on password guessing.
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
+    let service = app(state).into_make_service_with_connect_info::<tls::ClientAddr>();
+    let stopped = async move {
         let _ = stopped.wait_for(|stop| *stop).await;
-    });
-    let mut server = tokio::spawn(serve.into_future());
+    };
+    let serve = async move {
+        match tls {
+            Some(tls) => {
+                let listener = tls::TlsListener::new(listener, tls)?;
+                axum::serve(listener, service).with_graceful_shutdown(stopped).await
+            }
+            None => axum::serve(listener, service).with_graceful_shutdown(stopped).await,
+        }
+    };
+    let mut server = tokio::spawn(serve);
     tokio::select! {
         result = &mut server => return result.unwrap_or_else(|err| Err(std::io::Error::other(err))),
         () = shutdown => {}

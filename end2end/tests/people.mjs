@@ -2,6 +2,7 @@
 // browser context (own storage, own fake camera and microphone).
 import { expect, chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as join_ } from 'node:path';
@@ -139,10 +140,10 @@ export async function denyingBrowser() {
  * A moim server of the test's own (so the test may kill it), on `port`,
  * with its own data directory that survives its restarts.
  */
-export function ownServer(port, { settings } = {}) {
+export function ownServer(port, { settings, https = false } = {}) {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const dataDir = mkdtempSync(join_(tmpdir(), 'moim-e2e-'));
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${https ? 'https' : 'http'}://127.0.0.1:${port}`;
   // Settings of its own (TOML text), or the repository's Leptos.toml.
   const env = { ...process.env };
   if (settings) {
@@ -159,9 +160,9 @@ export function ownServer(port, { settings } = {}) {
         env,
         stdio: 'ignore',
       });
-      await expect
-        .poll(async () => (await fetch(base).catch(() => null))?.ok ?? false, { timeout: 20_000 })
-        .toBe(true);
+      // An HTTPS server's test certificate is its own: wait for the port.
+      const up = https ? () => listening(port) : async () => (await fetch(base).catch(() => null))?.ok ?? false;
+      await expect.poll(up, { timeout: 20_000 }).toBe(true);
     },
     /** Stops it with `signal` and waits for the process to end. */
     async stop(signal = 'SIGKILL') {
@@ -176,6 +177,18 @@ export function ownServer(port, { settings } = {}) {
       return base + res.headers.get('location');
     },
   };
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function listening(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 // Chat, as a person uses it.

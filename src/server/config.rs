@@ -5,7 +5,7 @@
 //! build). `Leptos.toml` holds how to *run*: where to listen, which ICE servers
 //! browsers get, and the limits. Nothing is written in both places.
 
-use super::turn::Turn;
+use super::{tls::Tls, turn::Turn};
 use crate::protocol::IceServer;
 use serde::Deserialize;
 use std::{
@@ -20,6 +20,9 @@ use std::{
 pub struct Config {
     /// Where the HTTP and signaling server listens.
     pub address: SocketAddr,
+    /// Serve HTTPS from these PEM files instead of plain HTTP (see
+    /// [`Tls`]); without it, put a TLS-terminating proxy in front.
+    pub tls: Option<Tls>,
     /// Handed to every browser in `welcome`. Empty by default: a self-hosted app
     /// must not call out to a public STUN server, and browsers on one network
     /// connect through their host candidates.
@@ -60,6 +63,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             address: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            tls: None,
             ice_servers: Vec::new(),
             turn: None,
             relay_only: false,

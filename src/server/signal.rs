@@ -20,6 +20,7 @@ use super::{
     access::{hash_password, verify_password, Stored},
     limit::TokenBucket,
     rooms::{Admitted, Entry, HostError, JoinError, Kick, Parked, Socket},
+    tls::ClientAddr,
     AppState,
 };
 use crate::protocol::{
@@ -38,7 +39,7 @@ use futures_util::{
     stream::{SplitSink, SplitStream},
     SinkExt, StreamExt,
 };
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::{
     ops::ControlFlow,
     sync::{
@@ -67,7 +68,7 @@ const READ_LIMIT: usize = 4 * MAX_FRAME_BYTES;
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
 ) -> Response {
     if !origin_allowed(&headers, &state.config.allowed_origins) {
