@@ -7,10 +7,10 @@ pub mod access;
 pub mod config;
 pub mod headers;
 pub mod limit;
+pub mod listen;
 pub mod rooms;
 pub mod secret;
 pub mod signal;
-pub mod tls;
 pub mod turn;
 
 use crate::{
@@ -195,17 +195,17 @@ pub async fn run(
     };
     let mut stopped = stopping;
     // The client's address is needed for the brake on password guessing.
-    let service = app(state).into_make_service_with_connect_info::<tls::ClientAddr>();
+    let service = app(state).into_make_service_with_connect_info::<listen::ClientAddr>();
     let stopped = async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     };
     let serve = async move {
         match tls {
             Some(tls) => {
-                let listener = tls::TlsListener::new(listener, tls)?;
+                let listener = listen::TlsListener::new(listener, tls)?;
                 axum::serve(listener, service).with_graceful_shutdown(stopped).await
             }
-            None => axum::serve(listener, service).with_graceful_shutdown(stopped).await,
+            None => axum::serve(listen::TcpNoDelay(listener), service).with_graceful_shutdown(stopped).await,
         }
     };
     let mut server = tokio::spawn(serve);

@@ -7,7 +7,7 @@ mod support;
 use futures_util::{SinkExt, StreamExt};
 use moim::{
     protocol::{ClientMsg, RoomId, ServerMsg},
-    server::{self, config::Config, tls::Tls},
+    server::{self, config::Config, listen::Tls},
 };
 use std::{path::PathBuf, sync::Arc, time::Duration};
 use tokio::{

@@ -5,7 +5,7 @@
 //! build). `Leptos.toml` holds how to *run*: where to listen, which ICE servers
 //! browsers get, and the limits. Nothing is written in both places.
 
-use super::{tls::Tls, turn::Turn};
+use super::{listen::Tls, turn::Turn};
 use crate::protocol::IceServer;
 use serde::Deserialize;
 use std::{

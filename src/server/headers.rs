@@ -37,7 +37,7 @@ const CLOSED_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 /// Camera, microphone and screen capture for moim's own pages only; the
 /// rest of the powerful features for nobody.
 const PERMISSIONS: &str = "camera=(self), microphone=(self), display-capture=(self), \
-     geolocation=(), payment=(), usb=(), serial=(), bluetooth=()";
+     geolocation=(), payment=(), usb=(), serial=()";
 
 /// Adds the fixed security headers, and the closed policy where the
 /// response has none of its own.

@@ -19,8 +19,8 @@
 use super::{
     access::{hash_password, verify_password, Stored},
     limit::TokenBucket,
+    listen::ClientAddr,
     rooms::{Admitted, Entry, HostError, JoinError, Kick, Parked, Socket},
-    tls::ClientAddr,
     AppState,
 };
 use crate::protocol::{

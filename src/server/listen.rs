@@ -1,9 +1,18 @@
-//! The built-in HTTPS listener, for small setups without a reverse proxy.
+//! How connections come in: plain TCP, or TLS with the built-in HTTPS
+//! listener, both with `TCP_NODELAY`.
 //!
-//! Browsers give camera and microphone only to secure origins, so a moim
-//! reached by anything but `localhost` needs HTTPS. Most deployments put a
-//! proxy in front (README, "Deployment"); with `[tls]` in the settings moim
-//! speaks TLS itself, from a certificate chain and key in PEM files.
+//! Signaling is small messages in quick succession (a welcome, then offers,
+//! answers and candidates). With Nagle's algorithm on, a message sent while
+//! the previous one is unacknowledged waits for the peer's delayed ACK, up
+//! to 40 ms on Linux; that showed as 30–50 ms per hop in the call-setup
+//! benchmark. axum's `serve` leaves the option alone, so both listeners
+//! here set it on every accepted socket.
+//!
+//! HTTPS is for small setups without a reverse proxy: browsers give camera
+//! and microphone only to secure origins, so a moim reached by anything but
+//! `localhost` needs it. Most deployments put a proxy in front (README,
+//! "Deployment"); with `[tls]` in the settings moim speaks TLS itself, from
+//! a certificate chain and key in PEM files.
 //!
 //! Built on tokio-rustls with the `ring` provider rather than axum-server:
 //! axum's own `serve` takes any [`Listener`], so a listener that hands out
@@ -93,7 +102,7 @@ impl TlsListener {
         tokio::spawn(async move {
             loop {
                 let (stream, addr) = tokio::select! {
-                    accepted = tcp.accept() => match accepted {
+                    accepted = accept(&tcp) => match accepted {
                         Ok(accepted) => accepted,
                         Err(err) => {
                             // Out of file descriptors, usually: wait, as axum does.
@@ -136,13 +145,47 @@ impl Listener for TlsListener {
     }
 }
 
+/// Accepts one connection and turns Nagle's algorithm off on it.
+async fn accept(tcp: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+    let (stream, addr) = tcp.accept().await?;
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!("cannot set TCP_NODELAY for {addr}: {err}");
+    }
+    Ok((stream, addr))
+}
+
+/// Plain TCP, with `TCP_NODELAY` on every connection.
+pub struct TcpNoDelay(pub TcpListener);
+
+impl Listener for TcpNoDelay {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match accept(&self.0).await {
+                Ok(accepted) => return accepted,
+                Err(err) => {
+                    // Out of file descriptors, usually: wait, as axum does.
+                    tracing::warn!("accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
 /// The address a connection comes from, over plain TCP or TLS (axum gives
 /// `SocketAddr` connect info for its own TCP listener only).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub SocketAddr);
 
-impl Connected<IncomingStream<'_, TcpListener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+impl Connected<IncomingStream<'_, TcpNoDelay>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TcpNoDelay>) -> Self {
         Self(*stream.remote_addr())
     }
 }
