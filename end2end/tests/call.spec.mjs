@@ -37,6 +37,20 @@ test('three people each see two others', async ({ browser, page }) => {
       await expectVideoAdvancing(p, other);
     }
   }
+  // Each camera is encoded once per peer: in a call of three, each sender
+  // is capped for two (peer/quality.rs).
+  const caps = () =>
+    people.Alice.evaluate(() =>
+      [...window.moimPeers.values()].map((pc) => {
+        const video = pc.getSenders().find((s) => s.track?.kind === 'video');
+        const [encoding] = video.getParameters().encodings;
+        return [encoding.maxBitrate, encoding.maxFramerate];
+      }),
+    );
+  await expect.poll(caps).toEqual([[600_000, 24], [600_000, 24]]);
+  // When Carol leaves, Alice's one remaining connection gets the two-person caps.
+  await people.Carol.getByRole('button', { name: 'Leave' }).click();
+  await expect.poll(caps).toEqual([[1_000_000, 30]]);
 });
 
 test('people who leave or close the tab vanish within 2 s', async ({ browser, page }) => {

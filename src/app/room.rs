@@ -52,7 +52,8 @@ fn Room(room: RoomId) -> impl IntoView {
     // during server rendering.
     Effect::new(move |_| {
         if call.run(|_| ()).is_none() {
-            call.0.set_value(Some(Call::preview(state, join_at_once)));
+            let join = join_at_once || state.join_asked.get_untracked();
+            call.0.set_value(Some(Call::preview(state, join)));
         }
     });
     // Releases camera, microphone, peer connections and the socket.
@@ -97,7 +98,9 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
     let (initial_name, initial) = (name.get_untracked(), media.get_untracked());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        call.run(Call::join);
+        if call.run(Call::join).is_none() {
+            state.join_asked.set(true);
+        }
     };
     view! {
         <section class="prejoin">

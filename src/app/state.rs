@@ -102,6 +102,9 @@ pub struct CallState {
     /// The server asked for the room's password: the prejoin form shows a field for it.
     pub password_needed: RwSignal<bool>,
     pub password: RwSignal<String>,
+    /// Join was pressed before the call existed (right after hydration,
+    /// before the effect that makes it has run): join once it does.
+    pub join_asked: RwSignal<bool>,
 }
 
 /// A chat message with its time as the reader's clock shows it.
@@ -137,6 +140,7 @@ impl CallState {
             me: RwSignal::new(None),
             password_needed: RwSignal::new(false),
             password: RwSignal::new(String::new()),
+            join_asked: RwSignal::new(false),
         }
     }
 

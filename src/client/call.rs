@@ -16,7 +16,7 @@ mod screen;
 
 use super::{
     media,
-    peer::{Events, LocalTracks, Peer},
+    peer::{Events, LocalTracks, Peer, VideoLimits},
     signaling::Socket,
     warn,
 };
@@ -68,6 +68,11 @@ struct Inner {
     /// The shared screen, while sharing.
     screen: RefCell<Option<MediaStream>>,
     left: Cell<bool>,
+    /// The prejoin capture of camera and microphone is still running.
+    capturing: Cell<bool>,
+    /// Join was pressed during that capture: join when it ends, with the
+    /// devices (joining without them would send the others nothing).
+    join_pending: Cell<bool>,
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -130,6 +135,8 @@ impl Call {
             local: RefCell::default(),
             screen: RefCell::default(),
             left: Cell::new(false),
+            capturing: Cell::new(true),
+            join_pending: Cell::new(false),
         }));
         let this = call.clone();
         spawn_local(async move {
@@ -141,10 +148,11 @@ impl Call {
                 return;
             }
             this.set_local(stream);
+            this.0.capturing.set(false);
             if let Some(err) = err {
                 state.notice.set(Some(err.to_string()));
             }
-            if join_at_once {
+            if join_at_once || this.0.join_pending.take() {
                 this.join();
             }
             this.refresh_devices().await;
@@ -193,6 +201,11 @@ impl Call {
             state.notice.set(Some("Enter your name (1 to 64 characters) to join.".into()));
             return;
         };
+        if self.0.capturing.get() {
+            self.0.join_pending.set(true);
+            state.notice.set(Some("Joining as soon as your camera and microphone are ready…".into()));
+            return;
+        }
         if let Some(storage) = storage() {
             let _ = storage.set_item(NAME_KEY, &name);
         }
@@ -336,6 +349,7 @@ impl Call {
         let peer = self.0.peers.borrow_mut().remove(&id);
         if let Some(peer) = peer {
             peer.close();
+            self.retune();
         }
         self.0.state.remotes.update(|all| all.retain(|r| r.id != id));
     }
@@ -395,6 +409,7 @@ impl Call {
         match Peer::new(id, me, &ice, relay_only, self.local_tracks(), initiate, events) {
             Ok(peer) => {
                 self.0.peers.borrow_mut().insert(id, peer.clone());
+                self.retune();
                 if let Some(screen) = self.0.screen.borrow().as_ref() {
                     peer.share(Some(screen));
                 }
@@ -405,6 +420,12 @@ impl Call {
                 None
             }
         }
+    }
+
+    /// Caps every camera sender for the call's size (see `peer/quality.rs`).
+    fn retune(&self) {
+        let limits = VideoLimits::for_peers(self.0.peers.borrow().len());
+        self.each_peer(|peer| peer.limit_video(limits));
     }
 
     fn each_peer(&self, f: impl Fn(&Peer)) {

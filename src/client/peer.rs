@@ -32,7 +32,10 @@
 //! browser's console. It gives a page script nothing it could not reach
 //! anyway.
 
+mod quality;
 mod screen;
+
+pub use quality::VideoLimits;
 
 use super::{js_error, js_object, warn};
 use crate::protocol::{IceServer, PeerId, PeerMsg, Signal};
@@ -100,6 +103,8 @@ pub struct Peer {
     ready: Cell<bool>,
     /// Set while a repair is scheduled (see [`Peer::repair`]).
     repairing: Cell<bool>,
+    /// What the camera sender may use (see `quality.rs`).
+    limits: Cell<Option<VideoLimits>>,
     /// The screen this side shares (if any), and the transceivers it uses.
     screen: RefCell<Option<MediaStream>>,
     screen_transceivers: RefCell<Vec<(bool, RtcRtpTransceiver)>>,
@@ -165,6 +170,7 @@ impl Peer {
             draining: Cell::new(false),
             local: RefCell::new(local),
             senders: RefCell::new(None),
+            limits: Cell::new(None),
             ready: Cell::new(false),
             repairing: Cell::new(false),
             screen: RefCell::new(None),
@@ -214,6 +220,7 @@ impl Peer {
         });
         *self.chat.borrow_mut() = Some(channel);
         self.apply_screen();
+        self.apply_limits();
     }
 
     /// Sends a message on the chat channel; false if it is not open yet
