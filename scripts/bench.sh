@@ -56,10 +56,14 @@ stop_server
 section "4. Page serving: the room page under wrk"
 start_server 3301
 room=$(curl -fsS -o /dev/null -w '%{redirect_url}' -X POST http://127.0.0.1:3301/new)
-wrk -t2 -c64 -d10s --latency -H 'Accept-Encoding: br, gzip' "$room" | tee "$work/wrk.txt"
-rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
-p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
-echo "room page: $rps requests/s, p99 $p99 (budget: >= 10,000 requests/s, p99 <= 5 ms)"
+# Two loads: 64 connections (queueing: by Little's law a mean under 5 ms
+# needs over 12,800 requests/s), and 16, where the latency is the server's.
+for conns in 64 16; do
+  wrk -t2 -c$conns -d10s --latency -H 'Accept-Encoding: br, gzip' "$room" | tee "$work/wrk.txt"
+  rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
+  echo "room page, $conns connections: $rps requests/s, p99 $p99 (budget: >= 10,000 requests/s, p99 <= 5 ms)"
+done
 stop_server
 
 section "Loopback fuzz: 1,000,000 random and mutated frames"

@@ -22,7 +22,11 @@
 //!   - `in_call.rs`: the call screen: tiles, spotlight for shared screens,
 //!     the sharing bar, controls;
 //!   - `chat.rs`: the chat panel (text stays text; only http(s) links);
+//!   - `settings.rs`: the Room settings panel (password, lock, who shares,
+//!     remove, make host);
 //!   - `tile.rs`: a participant's camera tile and screen tile;
+//!   - `client_files.rs`: the stylesheet, preloads and loader script, with
+//!     the hashed file names read once;
 //!   - `state.rs`: the reactive state of a call that the views read and the
 //!     client writes.
 //! - `server.rs` (`ssr`): `run(listener, config, shutdown)` and the router;
@@ -31,21 +35,30 @@
 //!   - `rooms.rs`: who is in which room, fan-out with bounded outboxes,
 //!     places kept for participants whose socket broke;
 //!   - `signal.rs`: the signaling websocket, one reader and one writer task;
-//!   - `secret.rs`: the server key in `data_dir` and the resume tokens
-//!     signed with it.
+//!   - `access.rs`: room passwords (Argon2id), the brake on guessing, and
+//!     room settings kept in `data_dir/rooms/`;
+//!   - `limit.rs`: the per-socket token bucket;
+//!   - `secret.rs`: the server key in `data_dir`, and the resume tokens and
+//!     host capabilities signed with it;
+//!   - `turn.rs`: expiring TURN credentials (the TURN REST convention);
+//!   - `headers.rs`: the Content-Security-Policy and the other security headers;
+//!   - `listen.rs`: plain TCP and the built-in HTTPS listener, both with
+//!     `TCP_NODELAY`.
 //! - `client.rs` (`hydrate`): the browser side of a call; `client/` holds:
 //!   - `media.rs`: camera, microphone and screen capture, device lists;
 //!   - `signaling.rs`: one websocket to the server, with keepalive and a
 //!     watchdog for silent sockets;
 //!   - `peer.rs`: one RTCPeerConnection with perfect negotiation and its
 //!     chat data channel; `peer/screen.rs` puts a shared screen on
-//!     transceivers of its own;
+//!     transceivers of its own, `peer/quality.rs` caps the camera's bitrate
+//!     and frame rate by the size of the call;
 //!   - `call.rs`: the mesh: one peer per remote participant, driven by
 //!     signaling, writing the call state; `call/devices.rs` mutes, turns
 //!     the camera off and on and switches devices, `call/chat.rs` sends,
 //!     receives and merges chat (with the history exchange),
 //!     `call/screen.rs` shares a screen, `call/link.rs` reconnects, resumes
-//!     and merges the room back after a restart.
+//!     and merges the room back after a restart, `call/host.rs` sends a
+//!     host's requests and follows the room's settings.
 //! - `main.rs` (`ssr`): reads settings, binds, calls `server::run`.
 //!
 //! # Choices
@@ -55,6 +68,9 @@
 //!   from camera+mic to either alone, device ids) and websocket close codes
 //!   that the generic hooks hide, and every hook pulled in adds to the WASM
 //!   every participant downloads before joining.
+//! - The server allocates with mimalloc rather than glibc's malloc: page
+//!   rendering makes and frees many small objects, and the page-serving
+//!   benchmark went up by about a third (BENCHMARKS.md, section 4).
 //! - Signaling is a plain axum websocket route, not a Leptos server function;
 //!   `server/signal.rs` says why.
 //! - Resume tokens are HMACs (RustCrypto's `hmac` and `sha2`) rather than
