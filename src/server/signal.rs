@@ -20,7 +20,7 @@ use super::{
     access::{hash_password, verify_password, Stored},
     limit::TokenBucket,
     listen::ClientAddr,
-    rooms::{Admitted, Entry, HostError, JoinError, Kick, Parked, Socket},
+    rooms::{Admitted, Entry, HostError, JoinError, Kick, Parked, Queue, Socket},
     AppState,
 };
 use crate::protocol::{
@@ -182,7 +182,7 @@ static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 /// Drains the outbox into the socket until every sender is gone, a close
 /// frame has been sent, or the socket is kicked. Hands the queue back, so
 /// that a participant whose socket broke can get it on another one.
-async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receiver<Message>, kick: Arc<Kick>) -> Parked {
+async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: Queue, kick: Arc<Kick>) -> Parked {
     let mut unsent = None;
     loop {
         let msg = tokio::select! {
@@ -192,7 +192,7 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receive
                 0 => None,
                 code => Some(close(code, reason)),
             },
-            msg = queue.recv() => msg,
+            msg = queue.recv() => msg.map(|msg| *msg),
         };
         let Some(msg) = msg else { break };
         let closing = matches!(msg, Message::Close(_));
@@ -474,7 +474,7 @@ impl Connection {
     /// Queues a frame for this socket; a full queue means the client is not
     /// reading, and it is closed rather than silently missing the frame.
     fn send(&self, msg: Message) {
-        if self.socket.outbox.try_send(msg).is_err() {
+        if self.socket.outbox.try_send(Box::new(msg)).is_err() {
             self.socket.kick.send(CLOSE_TOO_SLOW, "too many messages waiting; reconnect");
         }
     }
