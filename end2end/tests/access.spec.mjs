@@ -4,7 +4,7 @@
 // its host.
 import { test, expect } from '@playwright/test';
 import {
-  newMeeting, join, person, watch, hydrated, tile, aliceAndBob, expectVideoAdvancing, finish, ownServer,
+  newMeeting, join, hydrated, tile, aliceAndBob, expectVideoAdvancing, finish, ownServer,
 } from './people.mjs';
 
 test.afterEach(finish);
@@ -19,16 +19,8 @@ async function openSettings(page) {
   return panel;
 }
 
-/** Opens `url` as a newcomer called `name` and presses Join; returns the page. */
-async function knock(browser, url, name) {
-  const page = await person(browser);
-  watch(page, name);
-  await page.goto(url);
-  await hydrated(page);
-  await page.getByLabel('Your name').fill(name);
-  await page.getByRole('button', { name: 'Join', exact: true }).click();
-  return page;
-}
+/** A newcomer called `name` who opens `url` and presses Join; returns the page, in or not. */
+const knock = (browser, url, name) => join(browser, url, name, { admitted: false });
 
 test('a room password: asked for before joining, a wrong one refused, the right one admits', async ({ browser, page }) => {
   const url = await newMeeting(page);

@@ -55,15 +55,18 @@ export function watch(page, name) {
   });
 }
 
-/** A person in their own browser context who opens `url` and joins as `name`. */
-export async function join(browser, url, name, { page } = {}) {
+/**
+ * A person in their own browser context who opens `url` and joins as
+ * `name`; with `admitted: false` it only presses Join (the room may refuse).
+ */
+export async function join(browser, url, name, { page, admitted = true } = {}) {
   if (!page) page = await person(browser);
   watch(page, name);
   await page.goto(url);
   await hydrated(page);
   await page.getByLabel('Your name').fill(name);
   await page.getByRole('button', { name: 'Join', exact: true }).click();
-  await expect(page.getByRole('button', { name: 'Leave' })).toBeVisible();
+  if (admitted) await expect(page.getByRole('button', { name: 'Leave' })).toBeVisible();
   return page;
 }
 

@@ -323,10 +323,7 @@ impl Call {
     /// form, which now has a field for it. The preview keeps running.
     fn ask_password(&self, code: ErrorCode, message: &str) {
         let state = self.0.state;
-        self.0.socket.borrow_mut().take();
-        self.0.welcomed.set(false);
-        self.0.pending.borrow_mut().clear();
-        self.forget_the_page();
+        self.unlink();
         *self.0.password.borrow_mut() = None;
         if code != ErrorCode::TooManyAttempts {
             state.password.set(String::new());
@@ -453,12 +450,19 @@ impl Call {
         });
     }
 
+    /// Closes the signaling socket (without reconnecting) and forgets what
+    /// was waiting to go out on it.
+    fn unlink(&self) {
+        self.0.socket.borrow_mut().take();
+        self.0.welcomed.set(false);
+        self.0.pending.borrow_mut().clear();
+        self.forget_the_page();
+    }
+
     fn release(&self) {
         self.stop_sharing();
         self.0.left.set(true);
-        self.0.socket.borrow_mut().take();
-        self.0.pending.borrow_mut().clear();
-        self.forget_the_page();
+        self.unlink();
         for (_, peer) in self.0.peers.borrow_mut().drain() {
             peer.close();
         }
