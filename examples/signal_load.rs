@@ -76,7 +76,7 @@ fn join_msg(room: RoomId, i: usize) -> String {
         version: PROTOCOL_VERSION,
         room,
         name: format!("load {i}"),
-        media: MediaState { audio: true, video: true, screen: false },
+        media: MediaState { audio: true, video: true, screen: false, recording: false },
         resume: None,
         password: None,
         host_token: None,

@@ -5,6 +5,7 @@ pub(crate) mod chat;
 mod client_files;
 mod home;
 mod in_call;
+mod recordings;
 mod room;
 mod settings;
 mod state;
@@ -18,7 +19,8 @@ use leptos_router::{
     ParamSegment, StaticSegment,
 };
 
-pub use state::{CallState, ChatLine, Device, Link, Remote, Stage};
+pub use recordings::{clock, recording_file_name};
+pub use state::{CallState, ChatLine, Device, Link, RecordingStatus, Remote, SavedFile, Stage};
 
 /// The browser side of a call. During server rendering nothing is captured
 /// or connected, so the server gets a stand-in whose methods do nothing; the
@@ -85,6 +87,10 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=StaticSegment("") view=home::HomePage/>
                 <Route path=(StaticSegment("r"), ParamSegment("room")) view=room::RoomPage/>
+                <Route
+                    path=(StaticSegment("r"), ParamSegment("room"), StaticSegment("recordings"))
+                    view=recordings::RecordingsPage
+                />
             </Routes>
         </Router>
     }

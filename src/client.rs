@@ -8,7 +8,9 @@
 pub mod call;
 pub mod media;
 pub mod peer;
+pub mod recorder;
 pub mod signaling;
+pub mod upload;
 
 pub use call::Call;
 

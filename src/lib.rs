@@ -15,6 +15,8 @@
 //! - `protocol.rs`: the signaling messages, one serde enum each way, shared by
 //!   server and client, and the chat messages browsers send each other
 //!   (`docs/protocol.md` says the same in prose).
+//! - `webm.rs`: adds the missing duration to a recording's WebM header
+//!   (used by the browser for downloads and by the server for uploads).
 //! - `app.rs`: `shell()`, `App` and the routes; `app/` holds the pages and
 //!   components:
 //!   - `home.rs`: the landing page (New meeting, Join by link or code);
@@ -24,6 +26,8 @@
 //!   - `chat.rs`: the chat panel (text stays text; only http(s) links);
 //!   - `settings.rs`: the Room settings panel (password, lock, who shares,
 //!     remove, make host);
+//!   - `recordings.rs`: a room's Recordings page (list, play, download,
+//!     the password form of a protected room);
 //!   - `tile.rs`: a participant's camera tile and screen tile;
 //!   - `client_files.rs`: the stylesheet, preloads and loader script, with
 //!     the hashed file names read once;
@@ -41,6 +45,9 @@
 //!   - `secret.rs`: the server key in `data_dir`, and the resume tokens and
 //!     host capabilities signed with it;
 //!   - `turn.rs`: expiring TURN credentials (the TURN REST convention);
+//!   - `recordings.rs`: recordings on disk (chunks appended in order,
+//!     fsynced, quotas); `recording_routes.rs`: their HTTP side (start,
+//!     upload, finish, files with range requests, the viewer cookie);
 //!   - `headers.rs`: the Content-Security-Policy and the other security headers;
 //!   - `listen.rs`: plain TCP and the built-in HTTPS listener, both with
 //!     `TCP_NODELAY`.
@@ -48,6 +55,9 @@
 //!   - `media.rs`: camera, microphone and screen capture, device lists;
 //!   - `signaling.rs`: one websocket to the server, with keepalive and a
 //!     watchdog for silent sockets;
+//!   - `recorder.rs`: the call screen drawn into a canvas and everyone's
+//!     sound mixed, into a MediaRecorder; `upload.rs` sends its chunks in
+//!     order, with retries;
 //!   - `peer.rs`: one RTCPeerConnection with perfect negotiation and its
 //!     chat data channel; `peer/screen.rs` puts a shared screen on
 //!     transceivers of its own, `peer/quality.rs` caps the camera's bitrate
@@ -58,7 +68,8 @@
 //!     receives and merges chat (with the history exchange),
 //!     `call/screen.rs` shares a screen, `call/link.rs` reconnects, resumes
 //!     and merges the room back after a restart, `call/host.rs` sends a
-//!     host's requests and follows the room's settings.
+//!     host's requests and follows the room's settings, `call/record.rs`
+//!     starts and stops a recording and offers the file.
 //! - `main.rs` (`ssr`): reads settings, binds, calls `server::run`.
 //!
 //! # Choices
@@ -82,6 +93,7 @@
 
 pub mod app;
 pub mod protocol;
+pub mod webm;
 
 #[cfg(feature = "hydrate")]
 pub mod client;

@@ -24,6 +24,9 @@ struct Args {
     /// Keep the server's key here instead of the settings file's `data_dir`.
     #[arg(long, env = "MOIM_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep uploaded recordings here instead of `[recordings] dir`.
+    #[arg(long, env = "MOIM_RECORDINGS_DIR")]
+    recordings_dir: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -44,6 +47,9 @@ async fn main() -> ExitCode {
     }
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
+    }
+    if let Some(dir) = args.recordings_dir {
+        config.recordings.dir = dir;
     }
     let listener = match tokio::net::TcpListener::bind(config.address).await {
         Ok(listener) => listener,

@@ -85,6 +85,14 @@ pub struct MediaState {
     /// A screen, window or tab is being shared.
     #[serde(default)]
     pub screen: bool,
+    /// This participant is recording the meeting: everyone is shown so.
+    /// Left out of the JSON when false, as it nearly always is.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub recording: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Who may share a screen in a room.

@@ -8,6 +8,8 @@ pub mod config;
 pub mod headers;
 pub mod limit;
 pub mod listen;
+pub mod recording_routes;
+pub mod recordings;
 pub mod rooms;
 pub mod secret;
 pub mod signal;
@@ -18,15 +20,15 @@ use crate::{
     protocol::RoomId,
 };
 use axum::{
-    extract::{FromRef, Query, Request},
+    extract::{DefaultBodyLimit, FromRef, Query, Request},
     http::{header, HeaderValue},
     middleware::Next,
     response::{Redirect, Response},
-    routing::{get, post},
+    routing::{get, post, put},
     Router,
 };
 use config::Config;
-use leptos::config::LeptosOptions;
+use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use rooms::Rooms;
 use secret::Secret;
@@ -40,7 +42,13 @@ use std::{
     time::Duration,
 };
 use tokio::{net::TcpListener, sync::watch};
-use tower_http::{compression::CompressionLayer, CompressionLevel};
+use tower_http::{
+    compression::{
+        predicate::{DefaultPredicate, NotForContentType, Predicate},
+        CompressionLayer,
+    },
+    CompressionLevel,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -58,6 +66,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Wrong room passwords per client address.
     pub attempts: Arc<access::Attempts>,
+    /// Uploaded recordings.
+    pub recordings: Arc<recordings::Store>,
 }
 
 impl AppState {
@@ -107,7 +117,25 @@ fn app(state: AppState) -> Router {
         .route("/ws", get(signal::upgrade))
         .route("/new", post(new_room))
         .route("/join", get(join_link))
-        .leptos_routes(&state, routes, move || shell(leptos.clone()))
+        .route("/api/rooms/{room}/recordings", post(recording_routes::start))
+        .route(
+            "/api/rooms/{room}/recordings/{id}/chunks/{n}",
+            // The body is read (and its size checked) by the handler.
+            put(recording_routes::chunk).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/rooms/{room}/recordings/{id}/finish", post(recording_routes::finish))
+        .route("/r/{room}/recordings", post(recording_routes::unlock))
+        .route("/r/{room}/recordings/{file}", get(recording_routes::file))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                // The recordings page reads the store while rendering.
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            move || shell(leptos.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(cache_headers))
         .layer(axum::middleware::from_fn(headers::security_headers))
@@ -116,7 +144,12 @@ fn app(state: AppState) -> Router {
         // the Makefile); what is left is small HTML made per request, where
         // the fastest level keeps nearly all the gain at a fraction of the
         // CPU (make bench, section 4).
-        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+        // Recordings are compressed already, and are served in ranges.
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Fastest)
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("video/"))),
+        )
 }
 
 /// Files under `/pkg/` have their content hash in their name: once fetched,
@@ -183,7 +216,11 @@ pub async fn run(
     };
     let (stop, stopping) = watch::channel(false);
     let (live, mut open_sockets) = watch::channel(0usize);
+    let stored = &config.recordings;
+    let mb = |n: u64| n.saturating_mul(1_000_000);
+    let store = recordings::Store::open(&stored.dir, mb(stored.room_quota_mb), mb(stored.total_quota_mb));
     let state = AppState {
+        recordings: Arc::new(store),
         leptos: leptos_options(&config),
         secret: Arc::new(secret(&config)),
         rooms: Arc::new(Rooms::new(access::Store::new(&config.data_dir))),

@@ -155,7 +155,7 @@ async fn host_only_sharing_is_enforced_and_hosts_can_be_made() {
     let (mut host, _) = host(&server, room).await;
     let (mut guest, guest_id, _) = server.joined(room, "Guest").await;
     let _ = host.recv().await; // peer_joined
-    let sharing = MediaState { audio: true, video: true, screen: true };
+    let sharing = MediaState { audio: true, video: true, screen: true, recording: false };
     guest.send(&ClientMsg::Media { media: sharing }).await;
     assert_eq!(host.recv().await, ServerMsg::Media { id: guest_id, media: sharing });
 

@@ -144,7 +144,7 @@ async fn media_changes_reach_the_others() {
     let (mut ada, ada_id, _) = server.joined(room, "Ada").await;
     let (mut grace, _, _) = server.joined(room, "Grace").await;
     let _ = ada.recv().await;
-    let muted = moim::protocol::MediaState { audio: false, video: true, screen: false };
+    let muted = moim::protocol::MediaState { audio: false, video: true, screen: false, recording: false };
     ada.send(&ClientMsg::Media { media: muted }).await;
     assert_eq!(grace.recv().await, ServerMsg::Media { id: ada_id, media: muted });
     ada.expect_nothing_pending().await;

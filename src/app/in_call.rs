@@ -1,6 +1,7 @@
 //! The call screen: tiles (with a spotlight for shared screens), the bar
 //! for the person sharing, the chat panel, and the controls.
 
+use super::recordings::clock;
 use super::{
     chat::ChatPanel,
     room::DevicePickers,
@@ -26,8 +27,10 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
         unread,
         settings,
         settings_open,
+        recording,
         ..
     } = state;
+    let recording_now = move || recording.with(|r| r.as_ref().is_some_and(|r| r.running));
     let toggle_mic = move |_| {
         let on = !media.get_untracked().audio;
         call.run(|c| c.set_audio(on));
@@ -59,6 +62,7 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 <Show when=move || settings.with(|s| s.locked)>
                     <span class="tag">"Locked"</span>
                 </Show>
+                <RecBadge state/>
                 <button class="control small" aria-expanded=move || settings_open.get().to_string() on:click=toggle_settings>
                     "Room settings"
                 </button>
@@ -75,6 +79,9 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
             {move || notice.get().map(|text| view! { <p class="notice" role="alert">{text}</p> })}
             <Show when=move || sharing.with(Option::is_some)>
                 <ShareBar state call/>
+            </Show>
+            <Show when=move || recording.with(Option::is_some)>
+                <RecordingBar state/>
             </Show>
             <div class="middle">
                 <div class="stage" class:spotlight=spotlight>
@@ -122,6 +129,13 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 >
                     "Share screen"
                 </button>
+                <button
+                    class="control"
+                    class:on=recording_now
+                    on:click=move |_| _ = call.run(|c| if recording_now() { c.stop_recording() } else { c.start_recording() })
+                >
+                    {move || if recording_now() { "Stop recording" } else { "Start recording" }}
+                </button>
                 <button class="control" aria-expanded=move || chat_open.get().to_string() on:click=toggle_chat>
                     "Chat"
                     <Show when=move || { unread.get() > 0 }>
@@ -163,6 +177,79 @@ fn ShareBar(state: CallState, call: CallHandle) -> impl IntoView {
             <video node_ref=preview class="share-preview" aria-label="Your shared screen" autoplay playsinline muted=true prop:muted=true></video>
             <span>"You are sharing your screen"</span>
             <button class="control" on:click=stop>"Stop sharing"</button>
+        </div>
+    }
+}
+
+/// "REC": shown to everyone while anyone records, with who it is, so
+/// nobody is recorded without knowing.
+#[component]
+fn RecBadge(state: CallState) -> impl IntoView {
+    let CallState { remotes, media, .. } = state;
+    let who = move || {
+        let mut names: Vec<String> = Vec::new();
+        if media.get().recording {
+            names.push("you".into());
+        }
+        remotes.with(|all| names.extend(all.iter().filter(|r| r.media.get().recording).map(|r| r.name.get())));
+        match names.as_slice() {
+            [] => None,
+            [one] if one == "you" => Some("You are recording this meeting".to_string()),
+            [one] => Some(format!("{one} is recording this meeting")),
+            more => Some(format!("{} are recording this meeting", more.join(", "))),
+        }
+    };
+    view! {
+        <Show when=move || who().is_some()>
+            <span class="rec" role="status" aria-label=move || who().unwrap_or_default() title=move || who().unwrap_or_default()>
+                "REC"
+            </span>
+        </Show>
+    }
+}
+
+/// Shown to the person recording: how long, how much is saved on the
+/// server, and, once stopped, the file.
+#[component]
+fn RecordingBar(state: CallState) -> impl IntoView {
+    let recording = state.recording;
+    let room = state.room;
+    let status = move || recording.get().unwrap_or_default();
+    let saved = move || {
+        let s = status();
+        match (&s.problem, s.saving) {
+            (Some(problem), _) => problem.clone(),
+            (None, true) if s.done => "Saved on the server.".to_string(),
+            (None, true) => format!("Saved on the server: {} of {} s.", s.stored, s.made.max(s.stored)),
+            (None, false) => String::new(),
+        }
+    };
+    let close = move |_| {
+        if let Some(file) = recording.get_untracked().and_then(|r| r.download) {
+            #[cfg(feature = "hydrate")]
+            let _ = web_sys::Url::revoke_object_url(&file.url);
+            let _ = file;
+        }
+        recording.set(None);
+    };
+    view! {
+        <div class="recording-bar" role="region" aria-label="Your recording">
+            <span role="status">
+                {move || match status().running {
+                    true => format!("Recording {}", clock(status().ms)),
+                    false => format!("Recorded {}", clock(status().ms)),
+                }}
+            </span>
+            <span class="saved">{saved}</span>
+            {move || status().download.map(|file| view! {
+                <a class="control" href=file.url download=file.name>
+                    {format!("Download recording ({:.1} MB)", file.bytes as f64 / 1e6)}
+                </a>
+            })}
+            <a href=format!("{}/recordings", room.path()) target="_blank" rel="noopener">"Recordings page"</a>
+            <Show when=move || !status().running>
+                <button class="control small" aria-label="Close the recording bar" on:click=close>"Close"</button>
+            </Show>
         </div>
     }
 }

@@ -38,7 +38,12 @@ fn early_join(state: CallState) -> bool {
             return false;
         }
         state.name.set(q.get("name").unwrap_or_default());
-        state.media.set(MediaState { audio: q.get("mic").is_some(), video: q.get("cam").is_some(), screen: false });
+        state.media.set(MediaState {
+            audio: q.get("mic").is_some(),
+            video: q.get("cam").is_some(),
+            screen: false,
+            recording: false,
+        });
         true
     })
 }

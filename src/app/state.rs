@@ -105,6 +105,35 @@ pub struct CallState {
     /// Join was pressed before the call existed (right after hydration,
     /// before the effect that makes it has run): join once it does.
     pub join_asked: RwSignal<bool>,
+    /// This participant's recording, if it made one in this call.
+    pub recording: RwSignal<Option<RecordingStatus>>,
+}
+
+/// This participant's recording, while it runs and after it stopped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RecordingStatus {
+    pub running: bool,
+    /// Length recorded so far.
+    pub ms: u64,
+    /// Chunks recorded, and stored on the server.
+    pub made: u64,
+    pub stored: u64,
+    /// The server is taking the chunks (false once it refused them).
+    pub saving: bool,
+    /// Every chunk is stored and the server knows the recording stopped.
+    pub done: bool,
+    /// What went wrong with saving it on the server, as a sentence.
+    pub problem: Option<String>,
+    /// Once stopped: the file, ready to download.
+    pub download: Option<SavedFile>,
+}
+
+/// A recording kept in the browser, behind an object URL.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedFile {
+    pub url: String,
+    pub name: String,
+    pub bytes: u64,
 }
 
 /// A chat message with its time as the reader's clock shows it.
@@ -121,7 +150,7 @@ impl CallState {
             stage: RwSignal::new(Stage::Prejoin),
             link: RwSignal::new(Link::Connecting),
             name: RwSignal::new(String::new()),
-            media: RwSignal::new(MediaState { audio: true, video: true, screen: false }),
+            media: RwSignal::new(MediaState { audio: true, video: true, screen: false, recording: false }),
             local: RwSignal::new_local(None),
             has_camera: RwSignal::new(false),
             has_mic: RwSignal::new(false),
@@ -141,6 +170,7 @@ impl CallState {
             password_needed: RwSignal::new(false),
             password: RwSignal::new(String::new()),
             join_asked: RwSignal::new(false),
+            recording: RwSignal::new(None),
         }
     }
 
@@ -188,4 +218,6 @@ impl ServerCall {
     pub fn set_share(&self, share: SharePolicy) {}
     pub fn remove(&self, id: PeerId) {}
     pub fn make_host(&self, id: PeerId) {}
+    pub fn start_recording(&self) {}
+    pub fn stop_recording(&self) {}
 }

@@ -12,6 +12,7 @@ mod chat;
 mod devices;
 mod host;
 mod link;
+mod record;
 mod screen;
 
 use super::{
@@ -67,6 +68,8 @@ struct Inner {
     local: RefCell<Option<MediaStream>>,
     /// The shared screen, while sharing.
     screen: RefCell<Option<MediaStream>>,
+    /// The recording, while recording.
+    recording: RefCell<Option<record::Recording>>,
     left: Cell<bool>,
     /// The prejoin capture of camera and microphone is still running.
     capturing: Cell<bool>,
@@ -134,6 +137,7 @@ impl Call {
             peers: RefCell::default(),
             local: RefCell::default(),
             screen: RefCell::default(),
+            recording: RefCell::default(),
             left: Cell::new(false),
             capturing: Cell::new(true),
             join_pending: Cell::new(false),
@@ -461,6 +465,7 @@ impl Call {
 
     fn release(&self) {
         self.stop_sharing();
+        self.stop_recording();
         self.0.left.set(true);
         self.unlink();
         for (_, peer) in self.0.peers.borrow_mut().drain() {

@@ -10,7 +10,7 @@ fn every_client_msg() -> Vec<ClientMsg> {
             version: PROTOCOL_VERSION,
             room: RoomId(Uuid::from_u128(1)),
             name: "Ada".into(),
-            media: MediaState { audio: true, video: false, screen: false },
+            media: MediaState { audio: true, video: false, screen: false, recording: false },
             resume: None,
             password: None,
             host_token: None,
@@ -50,8 +50,11 @@ fn every_client_msg() -> Vec<ClientMsg> {
 }
 
 fn every_server_msg() -> Vec<ServerMsg> {
-    let info =
-        PeerInfo { id: peer(), name: "Grace".into(), media: MediaState { audio: true, video: true, screen: false } };
+    let info = PeerInfo {
+        id: peer(),
+        name: "Grace".into(),
+        media: MediaState { audio: true, video: true, screen: false, recording: false },
+    };
     vec![
         ServerMsg::Welcome {
             version: PROTOCOL_VERSION,
@@ -82,7 +85,10 @@ fn every_server_msg() -> Vec<ServerMsg> {
             from: peer(),
             signal: Signal::Candidate { candidate: String::new(), sdp_mid: None, sdp_m_line_index: None },
         },
-        ServerMsg::Media { id: peer(), media: MediaState { audio: false, video: true, screen: false } },
+        ServerMsg::Media {
+            id: peer(),
+            media: MediaState { audio: false, video: true, screen: false, recording: false },
+        },
         ServerMsg::Pong,
         ServerMsg::error(ErrorCode::UnknownPeer, "no such peer"),
     ]

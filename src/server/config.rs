@@ -57,6 +57,25 @@ pub struct Config {
     /// The server sits behind a reverse proxy: a client's address is the
     /// last one in `X-Forwarded-For` (for the brake on password guessing).
     pub behind_proxy: bool,
+    /// Where uploaded recordings go, and how much room they may take.
+    pub recordings: RecordingSettings,
+}
+
+/// `[recordings]` in Leptos.toml.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordingSettings {
+    pub dir: PathBuf,
+    /// The most all recordings of one room may take, in megabytes.
+    pub room_quota_mb: u64,
+    /// The most all recordings together may take, in megabytes.
+    pub total_quota_mb: u64,
+}
+
+impl Default for RecordingSettings {
+    fn default() -> Self {
+        Self { dir: PathBuf::from("recordings"), room_quota_mb: 2_000, total_quota_mb: 20_000 }
+    }
 }
 
 impl Default for Config {
@@ -77,6 +96,7 @@ impl Default for Config {
             resume_grace_secs: 20,
             data_dir: PathBuf::from("data"),
             behind_proxy: false,
+            recordings: RecordingSettings::default(),
         }
     }
 }

@@ -224,6 +224,11 @@ impl Rooms {
         RoomSettings { password: stored.password_hash.is_some(), locked: stored.locked, share: stored.share, hosts }
     }
 
+    /// The name `id` goes by in the room, if it is there.
+    pub fn member_name(&self, room_id: RoomId, id: PeerId) -> Option<String> {
+        self.lock().get(&room_id).and_then(|room| room.get(&id)).map(|m| m.info.name.clone())
+    }
+
     /// Whether `id` is a host of the room.
     pub fn is_host(&self, room_id: RoomId, id: PeerId) -> bool {
         self.lock().get(&room_id).and_then(|room| room.get(&id)).is_some_and(|m| m.host)

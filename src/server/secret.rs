@@ -88,6 +88,39 @@ impl Secret {
         let Some(bytes) = unhex(token) else { return false };
         self.host_mac(room).verify_slice(&bytes).is_ok()
     }
+
+    fn tagged(&self, tag: &[u8], id: &[u8]) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(tag);
+        mac.update(id);
+        mac
+    }
+
+    /// The key that lets its maker upload the chunks of one recording.
+    pub fn upload_token(&self, recording: uuid::Uuid) -> String {
+        hex(&self.tagged(b"moim upload v1", recording.as_bytes()).finalize().into_bytes())
+    }
+
+    pub fn verify_upload(&self, recording: uuid::Uuid, token: &str) -> bool {
+        let Some(bytes) = unhex(token) else { return false };
+        self.tagged(b"moim upload v1", recording.as_bytes()).verify_slice(&bytes).is_ok()
+    }
+
+    /// Proof that a browser gave a room's password on its recordings page
+    /// (kept in a cookie; a new password key is the room's hash, so changing
+    /// the password ends what the old one opened).
+    pub fn viewer_token(&self, room: RoomId, password_hash: &str) -> String {
+        let mut mac = self.tagged(b"moim viewer v1", room.0.as_bytes());
+        mac.update(password_hash.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
+    pub fn verify_viewer(&self, room: RoomId, password_hash: &str, token: &str) -> bool {
+        let Some(bytes) = unhex(token) else { return false };
+        let mut mac = self.tagged(b"moim viewer v1", room.0.as_bytes());
+        mac.update(password_hash.as_bytes());
+        mac.verify_slice(&bytes).is_ok()
+    }
 }
 
 #[cfg(unix)]

@@ -91,7 +91,7 @@ pub async fn upgrade(
 
 /// The client's address: the connection's own, or behind a reverse proxy
 /// (`behind_proxy`) the last address it added to `X-Forwarded-For`.
-fn client_ip(peer: IpAddr, headers: &HeaderMap, behind_proxy: bool) -> IpAddr {
+pub(super) fn client_ip(peer: IpAddr, headers: &HeaderMap, behind_proxy: bool) -> IpAddr {
     if !behind_proxy {
         return peer;
     }

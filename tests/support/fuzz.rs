@@ -56,7 +56,7 @@ impl Frames {
                 version: if self.below(8) == 0 { 7 } else { PROTOCOL_VERSION },
                 room,
                 name: ["Ada", "", " ", "\u{0}x", &"n".repeat(70), "名前"][self.below(6)].to_string(),
-                media: MediaState { audio: self.below(2) == 0, video: true, screen: false },
+                media: MediaState { audio: self.below(2) == 0, video: true, screen: false, recording: false },
                 resume: (self.below(4) == 0).then(|| Resume { id: to, token: "ab".repeat(32) }),
                 password: (self.below(4) == 0).then(|| "pw".repeat(self.below(200))),
                 host_token: (self.below(8) == 0).then(|| "ab".repeat(32)),
@@ -74,7 +74,7 @@ impl Frames {
                     sdp_m_line_index: Some(0),
                 },
             },
-            3 => ClientMsg::Media { media: MediaState { audio: true, video: false, screen: true } },
+            3 => ClientMsg::Media { media: MediaState { audio: true, video: false, screen: true, recording: false } },
             4 => ClientMsg::Leave,
             _ => ClientMsg::Ping,
         }

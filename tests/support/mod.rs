@@ -31,6 +31,9 @@ impl Server {
         if config.data_dir == Config::default().data_dir {
             config.data_dir = temp_dir();
         }
+        if config.recordings.dir == Config::default().recordings.dir {
+            config.recordings.dir = config.data_dir.join("recordings");
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
@@ -91,7 +94,62 @@ impl Server {
     }
 }
 
+/// An HTTP answer: status, headers (names in lower case) and body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.text()))
+    }
+}
+
 impl Server {
+    /// Any HTTP/1.1 request with a body; the answer is read whole (the
+    /// server's own chunked encoding is undone).
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.addr,
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // A refused request may be answered before its body is all sent.
+        let _ = stream.write_all(body).await;
+        let mut raw = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await.unwrap().unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete answer");
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = head.lines();
+        let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let mut body = raw[split + 4..].to_vec();
+        if headers.iter().any(|(n, v)| n == "transfer-encoding" && v == "chunked") {
+            body = unchunk(&body);
+        }
+        Answer { status, headers, body }
+    }
+
     /// Begins a graceful shutdown, as SIGTERM does.
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -127,7 +185,7 @@ pub fn join(room: RoomId, name: &str) -> ClientMsg {
         version: PROTOCOL_VERSION,
         room,
         name: name.into(),
-        media: MediaState { audio: true, video: true, screen: false },
+        media: MediaState { audio: true, video: true, screen: false, recording: false },
         resume: None,
         password: None,
         host_token: None,
@@ -202,4 +260,18 @@ impl Client {
             }
         }
     }
+}
+
+/// Undoes HTTP/1.1 chunked transfer encoding.
+fn unchunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..line_end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&raw[line_end + 2..line_end + 2 + size]);
+        raw = &raw[line_end + 4 + size..];
+    }
+    out
 }

@@ -1,0 +1,251 @@
+//! Sends a recording's chunks to the server while it runs.
+//!
+//! One request at a time, in order (chunk `n` as
+//! `PUT /api/rooms/<room>/recordings/<id>/chunks/<n>`, see docs/protocol.md).
+//! A failed request (the network dropped, the server restarted) is tried
+//! again after a pause that grows to 10 s, for as long as the page lives;
+//! the chunks wait in memory meanwhile, where the download takes them from
+//! anyway. When the server says a chunk is ahead of what it has (`gap`), the
+//! upload goes back to the chunk it names. A refusal that a retry cannot
+//! mend (no space, a bad key) ends the upload with the server's message;
+//! the recording goes on and is still offered for download.
+
+use super::{js_error, warn};
+use crate::protocol::{PeerId, RoomId};
+use serde::Deserialize;
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+    time::Duration,
+};
+use uuid::Uuid;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, Headers, RequestInit, Response};
+
+/// How an upload stands, for the page.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress {
+    /// Chunks the server has stored.
+    pub stored: u64,
+    /// Why the upload stopped for good, in a sentence.
+    pub failed: Option<String>,
+    /// Every chunk is stored and the server knows the recording stopped.
+    pub done: bool,
+}
+
+pub struct Upload {
+    room: RoomId,
+    id: Uuid,
+    token: String,
+    chunks: RefCell<Vec<(Blob, u64)>>,
+    /// The next chunk to send.
+    next: Cell<u64>,
+    sending: Cell<bool>,
+    stopped: Cell<bool>,
+    progress: RefCell<Progress>,
+    on_progress: Box<dyn Fn(Progress)>,
+}
+
+#[derive(Deserialize)]
+struct Started {
+    id: Uuid,
+    upload_token: String,
+}
+
+#[derive(Deserialize)]
+struct Refusal {
+    error: String,
+    message: String,
+    #[serde(default)]
+    expected: Option<u64>,
+}
+
+impl Upload {
+    /// Asks the server for a new recording of `room`, as participant `peer`
+    /// (shown by its resume token). The error is the server's sentence.
+    pub async fn start(
+        room: RoomId,
+        peer: PeerId,
+        resume_token: &str,
+        on_progress: impl Fn(Progress) + 'static,
+    ) -> Result<Rc<Self>, String> {
+        let body = serde_json::json!({ "peer": peer, "token": resume_token }).to_string();
+        let url = format!("/api/rooms/{room}/recordings");
+        let response = request("POST", &url, None, &JsValue::from_str(&body)).await.map_err(|e| e.to_string())?;
+        let text = text(&response).await;
+        if !response.ok() {
+            return Err(
+                refusal(&text).map_or_else(|| format!("the server answered {}", response.status()), |r| r.message)
+            );
+        }
+        let started: Started = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        Ok(Rc::new(Self {
+            room,
+            id: started.id,
+            token: started.upload_token,
+            chunks: RefCell::default(),
+            next: Cell::new(0),
+            sending: Cell::new(false),
+            stopped: Cell::new(false),
+            progress: RefCell::default(),
+            on_progress: Box::new(on_progress),
+        }))
+    }
+
+    /// Queues the next chunk, with the recording's length so far.
+    pub fn push(self: &Rc<Self>, blob: Blob, ms: u64) {
+        self.chunks.borrow_mut().push((blob, ms));
+        self.pump();
+    }
+
+    /// No more chunks will come: once all are stored, tell the server.
+    pub fn finish(self: &Rc<Self>) {
+        self.stopped.set(true);
+        self.pump();
+    }
+
+    fn set(&self, change: impl FnOnce(&mut Progress)) {
+        let now = {
+            let mut progress = self.progress.borrow_mut();
+            change(&mut progress);
+            progress.clone()
+        };
+        (self.on_progress)(now);
+    }
+
+    fn pump(self: &Rc<Self>) {
+        if self.sending.replace(true) {
+            return;
+        }
+        let this = self.clone();
+        leptos::task::spawn_local(async move {
+            this.send_all().await;
+            this.sending.set(false);
+        });
+    }
+
+    async fn send_all(&self) {
+        let mut pause = Duration::from_millis(500);
+        loop {
+            if self.progress.borrow().failed.is_some() {
+                return;
+            }
+            let n = self.next.get();
+            let chunk = self.chunks.borrow().get(n as usize).cloned();
+            let result = match chunk {
+                Some((blob, ms)) => self.send_chunk(n, &blob, ms).await,
+                None if self.stopped.get() && !self.progress.borrow().done => self.send_finish().await,
+                None => return,
+            };
+            match result {
+                Ok(()) => pause = Duration::from_millis(500),
+                Err(Failure::Retry(why)) => {
+                    warn(&format!("moim: recording upload failed ({why}); trying again"));
+                    sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+                Err(Failure::Final(why)) => {
+                    self.set(|p| p.failed = Some(why));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn auth(&self) -> Option<Headers> {
+        let headers = Headers::new().ok()?;
+        headers.set("authorization", &format!("Bearer {}", self.token)).ok()?;
+        Some(headers)
+    }
+
+    async fn send_chunk(&self, n: u64, blob: &Blob, ms: u64) -> Result<(), Failure> {
+        let url = format!("/api/rooms/{}/recordings/{}/chunks/{n}", self.room, self.id);
+        let headers = self.auth();
+        if let Some(h) = &headers {
+            let _ = h.set("x-moim-duration-ms", &ms.to_string());
+        }
+        let response = request("PUT", &url, headers.as_ref(), blob).await?;
+        let body = text(&response).await;
+        match response.status() {
+            200 => {
+                self.next.set(n + 1);
+                self.set(|p| p.stored = p.stored.max(n + 1));
+                Ok(())
+            }
+            status => self.refused(status, &body),
+        }
+    }
+
+    async fn send_finish(&self) -> Result<(), Failure> {
+        let url = format!("/api/rooms/{}/recordings/{}/finish", self.room, self.id);
+        let response = request("POST", &url, self.auth().as_ref(), &JsValue::NULL).await?;
+        match response.status() {
+            200 => {
+                self.set(|p| p.done = true);
+                Ok(())
+            }
+            status => self.refused(status, &text(&response).await),
+        }
+    }
+
+    /// What to do about a refusal: go back for a missing chunk, try again
+    /// later (the server failing), or give up with its sentence.
+    fn refused(&self, status: u16, body: &str) -> Result<(), Failure> {
+        let refusal = refusal(body);
+        if let Some(Refusal { error, expected: Some(expected), .. }) = &refusal {
+            if error == "gap" {
+                self.next.set(*expected);
+                return Ok(());
+            }
+        }
+        if status >= 500 && status != 507 {
+            return Err(Failure::Retry(format!("the server answered {status}")));
+        }
+        Err(Failure::Final(refusal.map_or_else(|| format!("the server answered {status}"), |r| r.message)))
+    }
+}
+
+enum Failure {
+    Retry(String),
+    Final(String),
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Self {
+        Self::Retry(why)
+    }
+}
+
+fn refusal(body: &str) -> Option<Refusal> {
+    serde_json::from_str(body).ok()
+}
+
+async fn request(method: &str, url: &str, headers: Option<&Headers>, body: &JsValue) -> Result<Response, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    if !body.is_null() {
+        init.set_body(body);
+    }
+    if let Some(headers) = headers {
+        init.set_headers(headers);
+    }
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|e| js_error(&e))?;
+    response.dyn_into::<Response>().map_err(|_| "not a response".to_string())
+}
+
+async fn text(response: &Response) -> String {
+    let Ok(promise) = response.text() else { return String::new() };
+    JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default()
+}
+
+/// Waits without blocking the page.
+pub(crate) async fn sleep(pause: Duration) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, pause.as_millis() as i32);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}

@@ -1,0 +1,292 @@
+//! The HTTP side of recordings: starting one, uploading its chunks,
+//! stopping it, and serving the files (with range requests, so players can
+//! seek). docs/protocol.md ("Recordings") has every request and answer.
+//!
+//! Who may do what:
+//! - starting a recording takes a participant who is in the room now,
+//!   shown by its id and resume token (what the browser already holds);
+//! - a chunk or a stop takes the upload key made for that one recording;
+//! - watching takes the room link, and when the room has a password, a
+//!   cookie that the recordings page sets once the password was given.
+
+use super::{
+    recordings::{Meta, StoreError, MAX_CHUNK_BYTES},
+    signal::client_ip,
+    AppState,
+};
+use crate::protocol::{PeerId, RoomId};
+use axum::{
+    body::{to_bytes, Body},
+    extract::{ConnectInfo, Form, Path, Query, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use tower_http::services::ServeFile;
+use uuid::Uuid;
+
+use super::listen::ClientAddr;
+
+/// An error as the uploader reads it: `{ "error": code, "message": … }`,
+/// plus `expected` (the chunk to send next) for a gap.
+fn refuse(status: StatusCode, code: &str, message: String, expected: Option<u64>) -> Response {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        error: &'a str,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expected: Option<u64>,
+    }
+    (status, Json(Body { error: code, message, expected })).into_response()
+}
+
+impl IntoResponse for StoreError {
+    fn into_response(self) -> Response {
+        let message = self.to_string();
+        match self {
+            Self::Unknown => refuse(StatusCode::NOT_FOUND, "unknown", message, None),
+            Self::Gap { expected, .. } => refuse(StatusCode::CONFLICT, "gap", message, Some(expected)),
+            Self::Finished => refuse(StatusCode::CONFLICT, "finished", message, None),
+            Self::TooLarge => refuse(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message, None),
+            Self::RoomFull(_) => refuse(StatusCode::INSUFFICIENT_STORAGE, "room_full", message, None),
+            Self::ServerFull(_) => refuse(StatusCode::INSUFFICIENT_STORAGE, "server_full", message, None),
+            Self::Io(err) => {
+                tracing::error!(%err, "recording storage failed");
+                refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server could not store it".into(), None)
+            }
+        }
+    }
+}
+
+fn unknown() -> Response {
+    StoreError::Unknown.into_response()
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|err| Err(StoreError::Io(std::io::Error::other(err))))
+}
+
+fn parse_room(room: &str) -> Option<RoomId> {
+    Uuid::try_parse(room).ok().map(RoomId)
+}
+
+#[derive(Deserialize)]
+pub struct StartRequest {
+    peer: PeerId,
+    /// The participant's resume token, from its `welcome`.
+    token: String,
+}
+
+#[derive(Serialize)]
+struct Started {
+    id: Uuid,
+    /// Goes with every chunk as `Authorization: Bearer …`.
+    upload_token: String,
+}
+
+/// `POST /api/rooms/{room}/recordings`: a participant starts a recording.
+pub async fn start(State(state): State<AppState>, Path(room): Path<String>, body: Body) -> Response {
+    let Some(room) = parse_room(&room) else { return unknown() };
+    let Ok(bytes) = to_bytes(body, 4096).await else {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request is too large".into(), None);
+    };
+    let Ok(request) = serde_json::from_slice::<StartRequest>(&bytes) else {
+        let text = "send { \"peer\": <your id>, \"token\": <your resume token> }".to_string();
+        return refuse(StatusCode::BAD_REQUEST, "malformed", text, None);
+    };
+    let name = state.rooms.member_name(room, request.peer);
+    let Some(name) = name.filter(|_| state.secret.verify_resume(room, request.peer, &request.token)) else {
+        let text = "only a participant who is in the meeting may record it".to_string();
+        return refuse(StatusCode::FORBIDDEN, "not_in_room", text, None);
+    };
+    let store = state.recordings.clone();
+    match blocking(move || store.create(room, name)).await {
+        Ok(meta) => {
+            let upload_token = state.secret.upload_token(meta.id);
+            (StatusCode::CREATED, Json(Started { id: meta.id, upload_token })).into_response()
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+fn authorized(state: &AppState, id: Uuid, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| state.secret.verify_upload(id, token))
+}
+
+#[derive(Serialize)]
+struct Progress {
+    chunks: u64,
+    bytes: u64,
+}
+
+impl From<Meta> for Progress {
+    fn from(meta: Meta) -> Self {
+        Self { chunks: meta.chunks, bytes: meta.bytes }
+    }
+}
+
+/// The header with the recording's length so far, in milliseconds.
+pub const DURATION_HEADER: &str = "x-moim-duration-ms";
+
+/// `PUT /api/rooms/{room}/recordings/{id}/chunks/{n}`: one chunk.
+pub async fn chunk(
+    State(state): State<AppState>,
+    Path((room, id, n)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (Some(room), Ok(id)) = (parse_room(&room), Uuid::try_parse(&id)) else { return unknown() };
+    let Ok(n) = n.parse::<u64>() else {
+        return refuse(StatusCode::BAD_REQUEST, "malformed", "a chunk number is a whole number".into(), None);
+    };
+    if !authorized(&state, id, &headers) {
+        return refuse(StatusCode::FORBIDDEN, "bad_key", "this upload key is not for this recording".into(), None);
+    }
+    let duration = headers.get(DURATION_HEADER).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0);
+    let Ok(bytes) = to_bytes(body, MAX_CHUNK_BYTES).await else { return StoreError::TooLarge.into_response() };
+    let store = state.recordings.clone();
+    match blocking(move || store.append(room, id, n, &bytes, duration)).await {
+        Ok(meta) => Json(Progress::from(meta)).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// `POST /api/rooms/{room}/recordings/{id}/finish`: the recorder stopped.
+pub async fn finish(
+    State(state): State<AppState>,
+    Path((room, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (Some(room), Ok(id)) = (parse_room(&room), Uuid::try_parse(&id)) else { return unknown() };
+    if !authorized(&state, id, &headers) {
+        return refuse(StatusCode::FORBIDDEN, "bad_key", "this upload key is not for this recording".into(), None);
+    }
+    let store = state.recordings.clone();
+    match blocking(move || store.finish(room, id)).await {
+        Ok(meta) => Json(Progress::from(meta)).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// The cookie that lets a browser watch a password-protected room's recordings.
+fn viewer_cookie(room: RoomId) -> String {
+    format!("moim-viewer-{}", room.0.simple())
+}
+
+/// Whether the request may see the recordings of `room`: always when the
+/// room has no password, else with the cookie from [`unlock`].
+pub async fn may_view(state: &AppState, room: RoomId, headers: &HeaderMap) -> bool {
+    let Some(hash) = state.rooms.settings(room).await.password_hash else { return true };
+    let name = viewer_cookie(room);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(key, value)| key == name && state.secret.verify_viewer(room, &hash, value))
+}
+
+#[derive(Deserialize)]
+pub struct Download {
+    #[serde(default)]
+    download: Option<String>,
+}
+
+/// `GET /r/{room}/recordings/{id}.webm`: the file, with range requests;
+/// `?download` makes it an attachment named after the room and the time.
+pub async fn file(
+    State(state): State<AppState>,
+    Path((room, file)): Path<(String, String)>,
+    Query(query): Query<Download>,
+    request: Request,
+) -> Response {
+    let id = file.strip_suffix(".webm").and_then(|id| Uuid::try_parse(id).ok());
+    let (Some(room), Some(id)) = (parse_room(&room), id) else { return unknown() };
+    if !may_view(&state, room, request.headers()).await {
+        let text = "enter the meeting's password on its recordings page first".to_string();
+        return refuse(StatusCode::FORBIDDEN, "password_required", text, None);
+    }
+    let store = state.recordings.clone();
+    let Ok(Some((path, meta))) = tokio::task::spawn_blocking(move || store.video(room, id)).await else {
+        return unknown();
+    };
+    let mut response = match ServeFile::new(path).try_call(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(err) => return StoreError::Io(err).into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/webm"));
+    // A recording may still grow while it is being recorded.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Opened on its own, the browser plays it in a page of its own making.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; media-src 'self'; frame-ancestors 'none'"),
+    );
+    if query.download.is_some() {
+        let name = crate::app::recording_file_name(room, meta.started_ms);
+        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct Unlock {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /r/{room}/recordings` (the recordings page's password form): a
+/// right password sets the viewer cookie. Wrong ones count towards the
+/// same brake as joining.
+pub async fn unlock(
+    State(state): State<AppState>,
+    ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Unlock>,
+) -> Response {
+    let Some(room) = parse_room(&room) else { return unknown() };
+    let page = format!("{}/recordings", room.path());
+    let Some(hash) = state.rooms.settings(room).await.password_hash else {
+        return Redirect::to(&page).into_response();
+    };
+    let ip = client_ip(peer.ip(), &headers, state.config.behind_proxy);
+    if let Err(wait) = state.attempts.check(ip) {
+        return Redirect::to(&format!("{page}?error=wait&secs={}", wait.as_secs() + 1)).into_response();
+    }
+    let password = form.password;
+    let checked = hash.clone();
+    let right = password.len() <= crate::protocol::MAX_PASSWORD_BYTES
+        && tokio::task::spawn_blocking(move || super::access::verify_password(&checked, &password))
+            .await
+            .unwrap_or(false);
+    if !right {
+        state.attempts.failed(ip);
+        return Redirect::to(&format!("{page}?error=wrong")).into_response();
+    }
+    state.attempts.succeeded(ip);
+    let cookie = format!(
+        "{}={}; Path={}; HttpOnly; SameSite=Strict{}",
+        viewer_cookie(room),
+        state.secret.viewer_token(room, &hash),
+        page,
+        if state.config.tls.is_some() { "; Secure" } else { "" },
+    );
+    let mut response = Redirect::to(&page).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
