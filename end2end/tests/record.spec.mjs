@@ -37,6 +37,7 @@ test('a recording shows REC to everyone, is offered for download and plays', asy
   await expect(recBadge(alice)).toHaveAccessibleName('You are recording this meeting');
   await expect(alice.getByRole('region', { name: 'Your recording' })).toContainText('Recording 0:0');
   await alice.waitForTimeout(4_500);
+  if (process.env.SCREENSHOTS) await alice.screenshot({ path: '../docs/recording.png' });
   await alice.getByRole('button', { name: 'Stop recording' }).click();
   await expect(recBadge(bob)).toHaveCount(0);
   await expect(recBadge(alice)).toHaveCount(0);
