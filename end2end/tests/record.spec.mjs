@@ -2,7 +2,9 @@
 // download, the upload that survives a closed tab, the Recordings page.
 import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { newMeeting, join, finish, aliceAndBob, person, denyingBrowser } from './people.mjs';
+import {
+  newMeeting, join, finish, aliceAndBob, person, denyingBrowser, tile, expectVideoAdvancing, expectLiveAudio,
+} from './people.mjs';
 
 test.afterEach(finish);
 
@@ -115,4 +117,58 @@ test('someone without camera or microphone can record the others', async ({ brow
   } finally {
     await other.close();
   }
+});
+
+/** A WebM clip of `seconds`, made in `page` from an animated canvas and a tone. */
+async function makeClip(page, seconds) {
+  const b64 = await page.evaluate(async (seconds) => {
+    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
+    const g = canvas.getContext('2d');
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const out = audio.createMediaStreamDestination();
+    tone.connect(out);
+    tone.start();
+    const stream = new MediaStream([...canvas.captureStream(25).getTracks(), ...out.stream.getTracks()]);
+    const recorder = new MediaRecorder(stream, { mimeType: 'video/webm' });
+    const parts = [];
+    recorder.ondataavailable = (e) => parts.push(e.data);
+    let frame = 0;
+    const timer = setInterval(() => {
+      g.fillStyle = `hsl(${(frame * 7) % 360} 80% 50%)`;
+      g.fillRect(0, 0, 320, 240);
+      g.fillStyle = '#fff';
+      g.fillText(String(frame++), 150, 120);
+    }, 40);
+    recorder.start();
+    await new Promise((ok) => setTimeout(ok, seconds * 1000));
+    await new Promise((ok) => {
+      recorder.onstop = ok;
+      recorder.stop();
+    });
+    clearInterval(timer);
+    audio.close();
+    const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+    let text = '';
+    for (const b of bytes) text += String.fromCharCode(b);
+    return btoa(text);
+  }, seconds);
+  return Buffer.from(b64, 'base64');
+}
+
+test('a video file played into the call reaches the others as a live tile, until it ends', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const { alice, bob } = await aliceAndBob(browser, url);
+  const clip = await makeClip(alice, 6);
+  await alice.getByLabel('Video to play into the call').setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: clip });
+  await expect(alice.getByText('You are playing clip.webm into the call')).toBeVisible();
+  await expect(alice.getByRole('button', { name: 'Play a video' })).toBeDisabled();
+  const shown = tile(bob, "Alice's screen");
+  await expect(shown).toBeVisible();
+  await expectVideoAdvancing(bob, "Alice's screen");
+  await expectLiveAudio(bob, "Alice's screen");
+  // The end of the video ends the share, for everyone.
+  await expect(shown).toBeHidden({ timeout: 15_000 });
+  await expect(alice.getByText('You are playing clip.webm into the call')).toHaveCount(0);
+  await expect(alice.getByRole('button', { name: 'Play a video' })).toBeEnabled();
 });

@@ -81,7 +81,7 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 <ShareBar state call/>
             </Show>
             <Show when=move || recording.with(Option::is_some)>
-                <RecordingBar state/>
+                <RecordingBar state call/>
             </Show>
             <div class="middle">
                 <div class="stage" class:spotlight=spotlight>
@@ -129,6 +129,7 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 >
                     "Share screen"
                 </button>
+                <PlayVideo state call/>
                 <button
                     class="control"
                     class:on=recording_now
@@ -175,8 +176,13 @@ fn ShareBar(state: CallState, call: CallHandle) -> impl IntoView {
     view! {
         <div class="share-bar" role="status">
             <video node_ref=preview class="share-preview" aria-label="Your shared screen" autoplay playsinline muted=true prop:muted=true></video>
-            <span>"You are sharing your screen"</span>
-            <button class="control" on:click=stop>"Stop sharing"</button>
+            <span>{move || match state.playing.get() {
+                Some(name) => format!("You are playing {name} into the call"),
+                None => "You are sharing your screen".to_string(),
+            }}</span>
+            <button class="control" on:click=stop>
+                {move || if state.playing.with(Option::is_some) { "Stop the video" } else { "Stop sharing" }}
+            </button>
         </div>
     }
 }
@@ -211,7 +217,7 @@ fn RecBadge(state: CallState) -> impl IntoView {
 /// Shown to the person recording: how long, how much is saved on the
 /// server, and, once stopped, the file.
 #[component]
-fn RecordingBar(state: CallState) -> impl IntoView {
+fn RecordingBar(state: CallState, call: CallHandle) -> impl IntoView {
     let recording = state.recording;
     let room = state.room;
     let status = move || recording.get().unwrap_or_default();
@@ -246,10 +252,48 @@ fn RecordingBar(state: CallState) -> impl IntoView {
                     {format!("Download recording ({:.1} MB)", file.bytes as f64 / 1e6)}
                 </a>
             })}
+            {move || status().download.map(|file| {
+                let play = move |_| {
+                    let (url, name) = (file.url.clone(), "your recording".to_string());
+                    call.run(|c| c.play_video(url, name, None));
+                };
+                view! { <button class="control small" on:click=play>"Play it into the call"</button> }
+            })}
             <a href=format!("{}/recordings", room.path()) target="_blank" rel="noopener">"Recordings page"</a>
             <Show when=move || !status().running>
                 <button class="control small" aria-label="Close the recording bar" on:click=close>"Close"</button>
             </Show>
         </div>
+    }
+}
+
+/// Plays a video file into the call, in place of a screen share.
+#[component]
+fn PlayVideo(state: CallState, call: CallHandle) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    let pick = move |_| {
+        if let Some(input) = input.get() {
+            input.click();
+        }
+    };
+    let picked = move |_| {
+        let Some(input) = input.get() else { return };
+        if let Some(file) = input.files().and_then(|files| files.get(0)) {
+            call.run(|c| c.play_file(file));
+        }
+        // Picking the same file again must fire `change` again.
+        input.set_value("");
+    };
+    let blocked = move || state.sharing.with(Option::is_some) || !state.may_share();
+    view! {
+        <button
+            class="control"
+            disabled=blocked
+            title=move || (!state.may_share()).then_some("Only hosts can share in this meeting")
+            on:click=pick
+        >
+            "Play a video"
+        </button>
+        <input node_ref=input type="file" accept="video/*,audio/*" hidden aria-label="Video to play into the call" on:change=picked/>
     }
 }

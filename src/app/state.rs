@@ -89,6 +89,8 @@ pub struct CallState {
     pub remotes: RwSignal<Vec<Remote>>,
     /// The screen this participant shares, while sharing.
     pub sharing: RwSignal<Option<MediaStream>, LocalStorage>,
+    /// The name of the video played into the call, when the share is one.
+    pub playing: RwSignal<Option<String>>,
     /// Chat messages, ordered by time, each once.
     pub chat: RwSignal<Vec<ChatLine>>,
     pub chat_open: RwSignal<bool>,
@@ -161,6 +163,7 @@ impl CallState {
             notice: RwSignal::new(None),
             remotes: RwSignal::new(Vec::new()),
             sharing: RwSignal::new_local(None),
+            playing: RwSignal::new(None),
             chat: RwSignal::new(Vec::new()),
             chat_open: RwSignal::new(false),
             unread: RwSignal::new(0),
@@ -210,6 +213,8 @@ impl ServerCall {
     pub fn leave(&self) {}
     pub fn share_screen(&self) {}
     pub fn stop_sharing(&self) {}
+    pub fn play_video(&self, url: String, name: String, owned_url: Option<String>) {}
+    pub fn play_file(&self, file: web_sys::File) {}
     pub fn send_chat(&self, text: String) -> Result<(), String> {
         Ok(())
     }

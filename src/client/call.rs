@@ -70,6 +70,8 @@ struct Inner {
     screen: RefCell<Option<MediaStream>>,
     /// The recording, while recording.
     recording: RefCell<Option<record::Recording>>,
+    /// The video played into the call, while it plays (it is the share).
+    playing: RefCell<Option<screen::Playing>>,
     left: Cell<bool>,
     /// The prejoin capture of camera and microphone is still running.
     capturing: Cell<bool>,
@@ -138,6 +140,7 @@ impl Call {
             local: RefCell::default(),
             screen: RefCell::default(),
             recording: RefCell::default(),
+            playing: RefCell::default(),
             left: Cell::new(false),
             capturing: Cell::new(true),
             join_pending: Cell::new(false),

@@ -1,9 +1,24 @@
-//! Sharing a screen: one more video (and audio) track on every connection.
+//! Sharing a screen, or playing a video into the call: either way one more
+//! video (and audio) track on every connection, shown to the others as a
+//! large tile.
+//!
+//! A video (a local file, or a recording just made) plays in a `<video>`
+//! element of its own, and `captureStream()` turns what it plays into live
+//! tracks, sound included. Only one share runs at a time: a screen or a video.
 
 use super::Call;
-use crate::client::media;
+use crate::client::{js_error, media};
 use leptos::{prelude::*, task::spawn_local};
-use wasm_bindgen::{closure::Closure, JsCast};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{HtmlVideoElement, MediaStream, Url};
+
+/// A video being played into the call.
+pub(super) struct Playing {
+    video: HtmlVideoElement,
+    /// An object URL this call made for a picked file, freed at the end.
+    owned_url: Option<String>,
+}
 
 impl Call {
     /// Asks for a screen and sends it to everyone. A refused or cancelled
@@ -23,27 +38,103 @@ impl Call {
             }
             // The browser's own "Stop sharing" ends the track.
             if let Some(track) = media::first_track(&stream, true) {
-                let weak = std::rc::Rc::downgrade(&this.0);
-                let ended = Closure::once_into_js(move || {
-                    if let Some(inner) = weak.upgrade() {
-                        Call(inner).stop_sharing();
-                    }
-                });
+                let ended = this.stopper();
                 let _ = track.add_event_listener_with_callback("ended", ended.unchecked_ref());
             }
-            *this.0.screen.borrow_mut() = Some(stream.clone());
-            this.each_peer(|peer| peer.share(Some(&stream)));
-            this.0.state.sharing.set(Some(stream));
-            this.0.state.notice.set(None);
-            this.0.state.media.update(|m| m.screen = true);
-            this.announce();
+            this.begin_share(stream);
         });
     }
 
-    /// Stops sharing, for everyone.
+    /// A handler that stops the share, for the browser to call once.
+    fn stopper(&self) -> JsValue {
+        let weak = std::rc::Rc::downgrade(&self.0);
+        Closure::once_into_js(move || {
+            if let Some(inner) = weak.upgrade() {
+                Call(inner).stop_sharing();
+            }
+        })
+    }
+
+    fn begin_share(&self, stream: MediaStream) {
+        *self.0.screen.borrow_mut() = Some(stream.clone());
+        self.each_peer(|peer| peer.share(Some(&stream)));
+        self.0.state.sharing.set(Some(stream));
+        self.0.state.notice.set(None);
+        self.0.state.media.update(|m| m.screen = true);
+        self.announce();
+    }
+
+    /// Plays a video file into the call: everyone sees and hears it as it
+    /// plays here. It ends by itself at the end of the video.
+    pub fn play_file(&self, file: web_sys::File) {
+        match Url::create_object_url_with_blob(&file) {
+            Ok(url) => self.play_video(url.clone(), file.name(), Some(url)),
+            Err(err) => self.0.state.notice.set(Some(format!("This file cannot be played ({}).", js_error(&err)))),
+        }
+    }
+
+    /// Plays the video at `url` (named `name` for the person playing it)
+    /// into the call; `owned_url` is freed when it ends.
+    pub fn play_video(&self, url: String, name: String, owned_url: Option<String>) {
+        let state = self.0.state;
+        if self.0.screen.borrow().is_some() {
+            state.notice.set(Some("Stop sharing first: one screen or video at a time.".into()));
+            return;
+        }
+        let Some(video) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.create_element("video").ok())
+            .and_then(|e| e.dyn_into::<HtmlVideoElement>().ok())
+        else {
+            return;
+        };
+        video.set_src(&url);
+        let this = self.clone();
+        spawn_local(async move {
+            let refuse = |why: String| {
+                if let Some(url) = &owned_url {
+                    let _ = Url::revoke_object_url(url);
+                }
+                state.notice.set(Some(format!("{name} cannot be played here ({why}).")));
+            };
+            let played = match video.play() {
+                Ok(promise) => JsFuture::from(promise).await.map(|_| ()),
+                Err(err) => Err(err),
+            };
+            if let Err(err) = played {
+                return refuse(js_error(&err));
+            }
+            let capture = js_sys::Reflect::get(&video, &JsValue::from_str("captureStream"))
+                .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
+                .and_then(|f| f.call0(&video))
+                .and_then(|s| s.dyn_into::<MediaStream>().map_err(JsValue::from));
+            let stream = match capture {
+                Ok(stream) => stream,
+                Err(_) => return refuse("this browser cannot send a playing video".into()),
+            };
+            if this.0.left.get() || this.0.screen.borrow().is_some() {
+                let _ = video.pause();
+                return refuse("the call has moved on".into());
+            }
+            let _ = video.add_event_listener_with_callback("ended", this.stopper().unchecked_ref());
+            *this.0.playing.borrow_mut() = Some(Playing { video, owned_url });
+            this.0.state.playing.set(Some(name));
+            this.begin_share(stream);
+        });
+    }
+
+    /// Stops sharing (a screen or a video), for everyone.
     pub fn stop_sharing(&self) {
         let Some(stream) = self.0.screen.borrow_mut().take() else { return };
         media::stop(&stream);
+        if let Some(Playing { video, owned_url }) = self.0.playing.borrow_mut().take() {
+            let _ = video.pause();
+            video.remove_attribute("src").ok();
+            if let Some(url) = owned_url {
+                let _ = Url::revoke_object_url(&url);
+            }
+        }
+        let _ = self.0.state.playing.try_set(None);
         self.each_peer(|peer| peer.share(None));
         let _ = self.0.state.sharing.try_set(None);
         let _ = self.0.state.media.try_update(|m| m.screen = false);
