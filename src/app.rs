@@ -3,6 +3,7 @@
 
 pub(crate) mod chat;
 mod client_files;
+mod files;
 mod home;
 mod in_call;
 mod recordings;
@@ -20,7 +21,9 @@ use leptos_router::{
 };
 
 pub use recordings::{clock, recording_file_name};
-pub use state::{CallState, ChatLine, Device, Link, RecordingStatus, Remote, SavedFile, Stage};
+pub use state::{
+    CallState, ChatLine, Device, Direction, Link, RecordingStatus, Remote, SavedFile, Stage, Transfer, TransferState,
+};
 
 /// The browser side of a call. During server rendering nothing is captured
 /// or connected, so the server gets a stand-in whose methods do nothing; the

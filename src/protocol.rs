@@ -431,6 +431,60 @@ impl PeerMsg {
     }
 }
 
+/// The longest file name a transfer may carry, in characters.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// How many bytes of a file one binary frame on the files channel carries
+/// (after the 16-byte transfer id): small enough for every browser's
+/// data-channel message limit.
+pub const FILE_CHUNK_BYTES: usize = 64 * 1024;
+
+/// What browsers send each other about files, as text frames on the files
+/// data channel; the bytes go in binary frames, each the transfer's 16-byte
+/// id and then up to [`FILE_CHUNK_BYTES`] of the file, in order (see the
+/// "Files" section of docs/protocol.md). The server never sees any of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FileMsg {
+    /// "May I send you this file?"
+    Offer { id: Uuid, name: String, size: u64, mime: String },
+    /// "Yes": the bytes may come.
+    Accept { id: Uuid },
+    /// "No, thanks."
+    Decline { id: Uuid },
+    /// Either side stops the transfer.
+    Cancel { id: Uuid },
+    /// Every byte was sent; their SHA-256, in hex.
+    Done { id: Uuid, sha256: String },
+    /// The receiver's verdict on the bytes it got.
+    Received { id: Uuid, intact: bool },
+}
+
+impl FileMsg {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn decode(text: &str) -> Result<Self, ProtocolError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(ProtocolError::TooLarge(text.len()));
+        }
+        serde_json::from_str(text).map_err(|err| ProtocolError::Malformed(err.to_string()))
+    }
+
+    /// The transfer this message is about.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Offer { id, .. }
+            | Self::Accept { id }
+            | Self::Decline { id }
+            | Self::Cancel { id }
+            | Self::Done { id, .. }
+            | Self::Received { id, .. } => *id,
+        }
+    }
+}
+
 /// Trims a display name and checks its length; `None` if it is unusable.
 pub fn clean_name(name: &str) -> Option<String> {
     let name: String = name.trim().chars().filter(|c| !c.is_control()).collect();

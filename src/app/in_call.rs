@@ -4,6 +4,7 @@
 use super::recordings::clock;
 use super::{
     chat::ChatPanel,
+    files::{SendFile, Transfers},
     room::DevicePickers,
     settings::SettingsPanel,
     state::{CallState, Link},
@@ -83,6 +84,7 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
             <Show when=move || recording.with(Option::is_some)>
                 <RecordingBar state call/>
             </Show>
+            <Transfers state call/>
             <div class="middle">
                 <div class="stage" class:spotlight=spotlight>
                     <div class="screens">
@@ -130,6 +132,7 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                     "Share screen"
                 </button>
                 <PlayVideo state call/>
+                <SendFile call/>
                 <button
                     class="control"
                     class:on=recording_now

@@ -109,6 +109,8 @@ pub struct CallState {
     pub join_asked: RwSignal<bool>,
     /// This participant's recording, if it made one in this call.
     pub recording: RwSignal<Option<RecordingStatus>>,
+    /// Files sent and received in this call, oldest first.
+    pub transfers: RwSignal<Vec<Transfer>>,
 }
 
 /// This participant's recording, while it runs and after it stopped.
@@ -128,6 +130,45 @@ pub struct RecordingStatus {
     pub problem: Option<String>,
     /// Once stopped: the file, ready to download.
     pub download: Option<SavedFile>,
+}
+
+/// Which way a file goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Outgoing,
+    Incoming,
+}
+
+/// Where a file transfer stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TransferState {
+    /// Offered; waiting for the other side to accept.
+    Waiting,
+    /// Offered to this person; waiting for them to accept.
+    Asked,
+    /// Bytes are moving.
+    Moving,
+    /// Received whole and checked: the file, behind an object URL.
+    Ready(String),
+    /// Sent, and the other side found it intact.
+    Delivered,
+    /// Declined, cancelled, damaged, or the other side left: why, as a sentence.
+    Ended(String),
+}
+
+/// One file on its way to or from one participant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transfer {
+    pub id: uuid::Uuid,
+    pub peer: PeerId,
+    /// The other participant's name.
+    pub who: String,
+    pub name: String,
+    pub size: u64,
+    pub direction: Direction,
+    /// Bytes sent or received so far.
+    pub moved: RwSignal<u64>,
+    pub state: RwSignal<TransferState>,
 }
 
 /// A recording kept in the browser, behind an object URL.
@@ -174,6 +215,7 @@ impl CallState {
             password: RwSignal::new(String::new()),
             join_asked: RwSignal::new(false),
             recording: RwSignal::new(None),
+            transfers: RwSignal::new(Vec::new()),
         }
     }
 
@@ -215,6 +257,11 @@ impl ServerCall {
     pub fn stop_sharing(&self) {}
     pub fn play_video(&self, url: String, name: String, owned_url: Option<String>) {}
     pub fn play_file(&self, file: web_sys::File) {}
+    pub fn send_file(&self, file: web_sys::File) {}
+    pub fn accept_file(&self, id: uuid::Uuid) {}
+    pub fn decline_file(&self, id: uuid::Uuid) {}
+    pub fn cancel_file(&self, id: uuid::Uuid) {}
+    pub fn dismiss_file(&self, id: uuid::Uuid) {}
     pub fn send_chat(&self, text: String) -> Result<(), String> {
         Ok(())
     }

@@ -10,6 +10,7 @@
 
 mod chat;
 mod devices;
+mod files;
 mod host;
 mod link;
 mod record;
@@ -72,6 +73,9 @@ struct Inner {
     recording: RefCell<Option<record::Recording>>,
     /// The video played into the call, while it plays (it is the share).
     playing: RefCell<Option<screen::Playing>>,
+    /// Files being sent and received, by transfer id.
+    outgoing: RefCell<HashMap<uuid::Uuid, Rc<files::Outgoing>>>,
+    incoming: RefCell<HashMap<uuid::Uuid, files::Incoming>>,
     left: Cell<bool>,
     /// The prejoin capture of camera and microphone is still running.
     capturing: Cell<bool>,
@@ -141,6 +145,8 @@ impl Call {
             screen: RefCell::default(),
             recording: RefCell::default(),
             playing: RefCell::default(),
+            outgoing: RefCell::default(),
+            incoming: RefCell::default(),
             left: Cell::new(false),
             capturing: Cell::new(true),
             join_pending: Cell::new(false),
@@ -349,6 +355,7 @@ impl Call {
     }
 
     fn remove_remote(&self, id: PeerId) {
+        self.files_left(id);
         self.0.confirmed.borrow_mut().remove(&id);
         let peer = self.0.peers.borrow_mut().remove(&id);
         if let Some(peer) = peer {
@@ -407,6 +414,15 @@ impl Call {
                 }
             }),
             chat: with_call(&weak, move |call, msg| call.chat_received(id, msg)),
+            file: with_call(&weak, move |call, msg| call.file_message(id, msg)),
+            file_data: {
+                let weak = weak.clone();
+                Box::new(move |transfer, bytes| {
+                    if let Some(call) = upgrade(&weak) {
+                        call.file_data(id, transfer, bytes);
+                    }
+                })
+            },
         };
         let ice = self.0.ice_servers.borrow().clone();
         let relay_only = self.0.relay_only.get();

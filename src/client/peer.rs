@@ -38,7 +38,7 @@ mod screen;
 pub use quality::VideoLimits;
 
 use super::{js_error, js_object, warn};
-use crate::protocol::{IceServer, PeerId, PeerMsg, Signal};
+use crate::protocol::{FileMsg, IceServer, PeerId, PeerMsg, Signal};
 use leptos::task::spawn_local;
 use serde_json::json;
 use std::{
@@ -77,6 +77,10 @@ pub struct Events {
     pub chat_open: Box<dyn Fn()>,
     /// A message arrived on the chat channel.
     pub chat: Box<dyn Fn(PeerMsg)>,
+    /// A message about a file arrived on the files channel…
+    pub file: Box<dyn Fn(FileMsg)>,
+    /// …or some of a file's bytes, for the transfer with this id.
+    pub file_data: Box<dyn Fn(uuid::Uuid, js_sys::Uint8Array)>,
     /// The connection state changed (`new`, `connecting`, `connected`, `disconnected`, `failed`, `closed`).
     pub state: Box<dyn Fn(&'static str)>,
 }
@@ -109,6 +113,9 @@ pub struct Peer {
     screen: RefCell<Option<MediaStream>>,
     screen_transceivers: RefCell<Vec<(bool, RtcRtpTransceiver)>>,
     chat: RefCell<Option<RtcDataChannel>>,
+    /// Files go on a channel of their own (id 1), so a large one never
+    /// holds up chat.
+    files: RefCell<Option<RtcDataChannel>>,
     events: Events,
     // The browser calls these until the connection is closed.
     handlers: RefCell<Vec<Listener>>,
@@ -176,6 +183,7 @@ impl Peer {
             screen: RefCell::new(None),
             screen_transceivers: RefCell::default(),
             chat: RefCell::new(None),
+            files: RefCell::new(None),
             events,
             handlers: RefCell::default(),
         });
@@ -219,6 +227,28 @@ impl Peer {
             }
         });
         *self.chat.borrow_mut() = Some(channel);
+        let init = RtcDataChannelInit::new();
+        init.set_negotiated(true);
+        init.set_id(1);
+        let files = self.pc.create_data_channel_with_data_channel_dict("files", &init);
+        files.set_binary_type(web_sys::RtcDataChannelType::Arraybuffer);
+        self.on(&files, "message", |peer, ev| {
+            let data = ev.unchecked_into::<MessageEvent>().data();
+            if let Some(text) = data.as_string() {
+                match FileMsg::decode(&text) {
+                    Ok(msg) => (peer.events.file)(msg),
+                    Err(err) => warn(&format!("moim: unreadable file message from {}: {err}", peer.id)),
+                }
+                return;
+            }
+            let bytes = js_sys::Uint8Array::new(&data);
+            let id = (bytes.length() >= 16).then(|| bytes.subarray(0, 16).to_vec());
+            match id.and_then(|id| uuid::Uuid::from_slice(&id).ok()) {
+                Some(id) => (peer.events.file_data)(id, bytes.subarray(16, bytes.length())),
+                None => warn(&format!("moim: a file frame from {} without a transfer id", peer.id)),
+            }
+        });
+        *self.files.borrow_mut() = Some(files);
         self.apply_screen();
         self.apply_limits();
     }
@@ -231,6 +261,16 @@ impl Peer {
             return false;
         };
         channel.send_with_str(&msg.encode()).is_ok()
+    }
+
+    /// The files channel, once it is open.
+    pub fn files_channel(&self) -> Option<RtcDataChannel> {
+        self.files.borrow().clone().filter(|c| c.ready_state() == RtcDataChannelState::Open)
+    }
+
+    /// Sends a message about a file; false if the files channel is not open.
+    pub fn send_file_msg(&self, msg: &FileMsg) -> bool {
+        self.files_channel().is_some_and(|c| c.send_with_str(&msg.encode()).is_ok())
     }
 
     fn listen(self: &Rc<Self>) {
@@ -472,6 +512,9 @@ impl Peer {
         registry(|peers| _ = peers.delete(&id));
         if let Some(chat) = self.chat.borrow_mut().take() {
             chat.close();
+        }
+        if let Some(files) = self.files.borrow_mut().take() {
+            files.close();
         }
         self.pc.close();
         for (target, event, handler) in self.handlers.borrow_mut().drain(..) {
