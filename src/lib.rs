@@ -26,6 +26,7 @@
 //!   - `chat.rs`: the chat panel (text stays text; only http(s) links);
 //!   - `settings.rs`: the Room settings panel (password, lock, who shares,
 //!     remove, make host);
+//!   - `files.rs`: Send file and the list of file transfers;
 //!   - `recordings.rs`: a room's Recordings page (list, play, download,
 //!     the password form of a protected room);
 //!   - `tile.rs`: a participant's camera tile and screen tile;
@@ -59,14 +60,15 @@
 //!     sound mixed, into a MediaRecorder; `upload.rs` sends its chunks in
 //!     order, with retries;
 //!   - `peer.rs`: one RTCPeerConnection with perfect negotiation and its
-//!     chat data channel; `peer/screen.rs` puts a shared screen on
+//!     chat and files data channels; `peer/screen.rs` puts a shared screen on
 //!     transceivers of its own, `peer/quality.rs` caps the camera's bitrate
 //!     and frame rate by the size of the call;
 //!   - `call.rs`: the mesh: one peer per remote participant, driven by
 //!     signaling, writing the call state; `call/devices.rs` mutes, turns
 //!     the camera off and on and switches devices, `call/chat.rs` sends,
 //!     receives and merges chat (with the history exchange),
-//!     `call/screen.rs` shares a screen, `call/link.rs` reconnects, resumes
+//!     `call/screen.rs` shares a screen or plays a video into the call,
+//!     `call/files.rs` sends and receives files on the files channel, `call/link.rs` reconnects, resumes
 //!     and merges the room back after a restart, `call/host.rs` sends a
 //!     host's requests and follows the room's settings, `call/record.rs`
 //!     starts and stops a recording and offers the file.

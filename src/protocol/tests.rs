@@ -212,8 +212,9 @@ fn protocol_doc_examples_parse() {
         let client = ClientMsg::decode(json).ok().map(|m| serde_json::to_value(m).unwrap());
         let server = ServerMsg::decode(json).ok().map(|m| serde_json::to_value(m).unwrap());
         let peer = PeerMsg::decode(json).ok().map(|m| serde_json::to_value(m).unwrap());
+        let file = FileMsg::decode(json).ok().map(|m| serde_json::to_value(m).unwrap());
         assert!(
-            [client, server, peer].iter().any(|v| v.as_ref() == Some(&value)),
+            [client, server, peer, file].iter().any(|v| v.as_ref() == Some(&value)),
             "example does not round-trip as a client, server or peer message:\n{json}"
         );
         examples += 1;
