@@ -3,7 +3,7 @@
 import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import {
-  newMeeting, join, finish, aliceAndBob, person, denyingBrowser, tile, expectVideoAdvancing, expectLiveAudio,
+  newMeeting, join, finish, aliceAndBob, person, denyingBrowser, tile, expectVideoAdvancing, expectLiveAudio, ownServer,
 } from './people.mjs';
 
 test.afterEach(finish);
@@ -171,4 +171,34 @@ test('a video file played into the call reaches the others as a live tile, until
   await expect(shown).toBeHidden({ timeout: 15_000 });
   await expect(alice.getByText('You are playing clip.webm into the call')).toHaveCount(0);
   await expect(alice.getByRole('button', { name: 'Play a video' })).toBeEnabled();
+});
+
+test('an upload cut off by a server restart catches up, and the stored recording is whole', async ({ browser }) => {
+  const server = ownServer(3108);
+  await server.start();
+  try {
+    const url = await server.newRoom();
+    const alice = await join(browser, url, 'Alice');
+    await alice.getByRole('button', { name: 'Start recording' }).click();
+    const bar = alice.getByRole('region', { name: 'Your recording' });
+    await expect(bar).toContainText(/Saved on the server: 2 of/);
+    await server.stop('SIGKILL');
+    await alice.waitForTimeout(3_000);
+    await server.start();
+    // Everything recorded meanwhile goes up once the server is back.
+    await expect(bar).toContainText(/Saved on the server: ([7-9]|\d\d) of/, { timeout: 30_000 });
+    await alice.getByRole('button', { name: 'Stop recording' }).click();
+    await expect(bar).toContainText('Saved on the server.', { timeout: 20_000 });
+    const seconds = Number((await bar.getByRole('status').textContent()).match(/(\d+):(\d\d)/).slice(1).reduce((m, s) => m * 60 + Number(s), 0));
+
+    const list = await person(browser);
+    await list.goto(`${url}/recordings`);
+    const item = list.getByRole('article', { name: /^Recording by Alice on / });
+    await expect(item).not.toContainText('not stopped');
+    const stored = await probe(list, { url: await item.locator('video').getAttribute('src') });
+    expect(stored.duration, 'nothing recorded while the server was away is missing').toBeGreaterThanOrEqual(seconds - 1);
+    expect(stored.width).toBeGreaterThan(0);
+  } finally {
+    await server.stop();
+  }
 });

@@ -44,7 +44,7 @@ impl Call {
     pub(super) fn apply_settings(&self, settings: RoomSettings) {
         let state = self.0.state;
         state.settings.set(settings);
-        if !state.may_share() && self.0.screen.borrow().is_some() {
+        if !untrack(|| state.may_share()) && self.0.screen.borrow().is_some() {
             self.stop_sharing();
             state.notice.set(Some("The host has made screen sharing host-only, so your share has stopped.".into()));
         }
