@@ -4,6 +4,12 @@
 # cargo-leptos finds wasm-bindgen (~/.cargo/bin) and wasm-opt (npm binaryen) on PATH.
 export PATH := $(CURDIR)/end2end/node_modules/binaryen/bin:$(HOME)/.cargo/bin:$(PATH)
 
+# A one-off build (CI, a fresh clone) has no use for incremental caches,
+# which take gigabytes beside the build itself.
+ifdef CI
+export CARGO_INCREMENTAL := 0
+endif
+
 .PHONY: setup build run test bench bench-call bench-restart
 
 # The release build. --precompress writes .br (brotli 11) and .gz beside

@@ -83,3 +83,21 @@ test('the sender leaving mid-transfer is said plainly on the other side', async 
   await expect(offer).toContainText('Alice left before sending all of it.');
   await expect(offer.getByRole('link')).toHaveCount(0);
 });
+
+test('the receiver cancelling mid-transfer stops the sender, with a message on both sides', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const { alice, bob } = await aliceAndBob(browser, url);
+  const file = randomFile('archive.bin', 80 * 1024 * 1024);
+  await alice.getByLabel('File to send to everyone').setInputFiles(file.path);
+  const offer = bob.getByRole('group', { name: 'archive.bin from Alice' });
+  await offer.getByRole('button', { name: 'Accept' }).click();
+  await expect.poll(() => offer.getByRole('progressbar').evaluate((p) => p.value)).toBeGreaterThan(0);
+  await offer.getByRole('button', { name: 'Cancel' }).click();
+  await expect(offer).toContainText('You cancelled it.');
+  const sending = alice.getByRole('group', { name: 'archive.bin to Bob' });
+  await expect(sending).toContainText('Bob cancelled it.');
+  // The sender stopped: its bar moves no more.
+  const at = await sending.getByRole('progressbar').evaluate((p) => p.value);
+  await alice.waitForTimeout(1_000);
+  expect(await sending.getByRole('progressbar').evaluate((p) => p.value)).toBe(at);
+});
