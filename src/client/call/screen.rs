@@ -104,13 +104,16 @@ impl Call {
             if let Err(err) = played {
                 return refuse(js_error(&err));
             }
-            let capture = js_sys::Reflect::get(&video, &JsValue::from_str("captureStream"))
-                .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
-                .and_then(|f| f.call0(&video))
-                .and_then(|s| s.dyn_into::<MediaStream>().map_err(JsValue::from));
-            let stream = match capture {
-                Ok(stream) => stream,
-                Err(_) => return refuse("this browser cannot send a playing video".into()),
+            // Firefox still names it with its prefix.
+            let capture = ["captureStream", "mozCaptureStream"].iter().find_map(|name| {
+                js_sys::Reflect::get(&video, &JsValue::from_str(name))
+                    .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
+                    .and_then(|f| f.call0(&video))
+                    .and_then(|s| s.dyn_into::<MediaStream>().map_err(JsValue::from))
+                    .ok()
+            });
+            let Some(stream) = capture else {
+                return refuse("this browser cannot send a playing video".into());
             };
             if this.0.left.get() || this.0.screen.borrow().is_some() {
                 let _ = video.pause();
