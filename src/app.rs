@@ -21,9 +21,12 @@ use leptos_router::{
 };
 
 pub use recordings::{clock, recording_file_name};
+// The recorder draws a tile's initial as the tile does.
 pub use state::{
     CallState, ChatLine, Device, Direction, Link, RecordingStatus, Remote, SavedFile, Stage, Transfer, TransferState,
 };
+#[cfg(feature = "hydrate")]
+pub(crate) use tile::initial;
 
 /// The browser side of a call. During server rendering nothing is captured
 /// or connected, so the server gets a stand-in whose methods do nothing; the

@@ -418,16 +418,21 @@ pub enum PeerMsg {
     History { messages: Vec<ChatMessage> },
 }
 
+/// Parses a data-channel message, refusing one over [`MAX_FRAME_BYTES`].
+fn decode_limited<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ProtocolError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(ProtocolError::TooLarge(text.len()));
+    }
+    serde_json::from_str(text).map_err(|err| ProtocolError::Malformed(err.to_string()))
+}
+
 impl PeerMsg {
     pub fn encode(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
     pub fn decode(text: &str) -> Result<Self, ProtocolError> {
-        if text.len() > MAX_FRAME_BYTES {
-            return Err(ProtocolError::TooLarge(text.len()));
-        }
-        serde_json::from_str(text).map_err(|err| ProtocolError::Malformed(err.to_string()))
+        decode_limited(text)
     }
 }
 
@@ -466,10 +471,7 @@ impl FileMsg {
     }
 
     pub fn decode(text: &str) -> Result<Self, ProtocolError> {
-        if text.len() > MAX_FRAME_BYTES {
-            return Err(ProtocolError::TooLarge(text.len()));
-        }
-        serde_json::from_str(text).map_err(|err| ProtocolError::Malformed(err.to_string()))
+        decode_limited(text)
     }
 
     /// The transfer this message is about.

@@ -71,27 +71,26 @@ test('a declined file is not sent, and says so', async ({ browser, page }) => {
   await expect(offer).toHaveCount(0);
 });
 
-test('the sender leaving mid-transfer is said plainly on the other side', async ({ browser, page }) => {
+/** Alice sends Bob an 80 MB `name`; returns once Bob's bar has moved. */
+async function halfwayThrough(browser, page, name) {
   const url = await newMeeting(page);
   const { alice, bob } = await aliceAndBob(browser, url);
-  const file = randomFile('film.bin', 80 * 1024 * 1024);
-  await alice.getByLabel('File to send to everyone').setInputFiles(file.path);
-  const offer = bob.getByRole('group', { name: 'film.bin from Alice' });
+  await alice.getByLabel('File to send to everyone').setInputFiles(randomFile(name, 80 * 1024 * 1024).path);
+  const offer = bob.getByRole('group', { name: `${name} from Alice` });
   await offer.getByRole('button', { name: 'Accept' }).click();
   await expect.poll(() => offer.getByRole('progressbar').evaluate((p) => p.value)).toBeGreaterThan(0);
+  return { alice, bob, offer };
+}
+
+test('the sender leaving mid-transfer is said plainly on the other side', async ({ browser, page }) => {
+  const { alice, offer } = await halfwayThrough(browser, page, 'film.bin');
   await alice.getByRole('button', { name: 'Leave' }).click();
   await expect(offer).toContainText('Alice left before sending all of it.');
   await expect(offer.getByRole('link')).toHaveCount(0);
 });
 
 test('the receiver cancelling mid-transfer stops the sender, with a message on both sides', async ({ browser, page }) => {
-  const url = await newMeeting(page);
-  const { alice, bob } = await aliceAndBob(browser, url);
-  const file = randomFile('archive.bin', 80 * 1024 * 1024);
-  await alice.getByLabel('File to send to everyone').setInputFiles(file.path);
-  const offer = bob.getByRole('group', { name: 'archive.bin from Alice' });
-  await offer.getByRole('button', { name: 'Accept' }).click();
-  await expect.poll(() => offer.getByRole('progressbar').evaluate((p) => p.value)).toBeGreaterThan(0);
+  const { alice, offer } = await halfwayThrough(browser, page, 'archive.bin');
   await offer.getByRole('button', { name: 'Cancel' }).click();
   await expect(offer).toContainText('You cancelled it.');
   const sending = alice.getByRole('group', { name: 'archive.bin to Bob' });

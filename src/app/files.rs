@@ -2,38 +2,60 @@
 //! transfers, each with its progress and what can be done with it.
 
 use super::{
+    recordings::size,
     state::{CallState, Direction, Transfer, TransferState},
     CallHandle,
 };
 use leptos::prelude::*;
 
-/// Picks a file and offers it to everyone in the call.
-#[component]
-pub fn SendFile(call: CallHandle) -> impl IntoView {
+/// What a file button looks like and when it may be used.
+pub struct FileButton {
+    /// The button's text.
+    pub label: &'static str,
+    /// The name of the (hidden) file input, which tests and screen readers use.
+    pub input_label: &'static str,
+    /// The input's `accept` (empty: any file).
+    pub accept: &'static str,
+    pub disabled: Signal<bool>,
+    /// Why it is disabled, as a tooltip.
+    pub title: Signal<Option<&'static str>>,
+}
+
+/// A button that opens the browser's file picker and hands the chosen file
+/// to `picked`.
+pub fn file_button(button: FileButton, picked: impl Fn(web_sys::File) + 'static) -> impl IntoView {
+    let FileButton { label, input_label, accept, disabled, title } = button;
     let input = NodeRef::<leptos::html::Input>::new();
     let pick = move |_| {
         if let Some(input) = input.get() {
             input.click();
         }
     };
-    let picked = move |_| {
+    let changed = move |_| {
         let Some(input) = input.get() else { return };
         if let Some(file) = input.files().and_then(|files| files.get(0)) {
-            call.run(|c| c.send_file(file));
+            picked(file);
         }
+        // Picking the same file again must fire `change` again.
         input.set_value("");
     };
     view! {
-        <button class="control" on:click=pick>"Send file"</button>
-        <input node_ref=input type="file" hidden aria-label="File to send to everyone" on:change=picked/>
+        <button class="control" disabled=disabled title=title on:click=pick>{label}</button>
+        <input node_ref=input type="file" accept=accept hidden aria-label=input_label on:change=changed/>
     }
 }
 
-fn size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
-        b => format!("{} kB", b.div_ceil(1000)),
-    }
+/// Picks a file and offers it to everyone in the call.
+#[component]
+pub fn SendFile(call: CallHandle) -> impl IntoView {
+    let button = FileButton {
+        label: "Send file",
+        input_label: "File to send to everyone",
+        accept: "",
+        disabled: Signal::from(false),
+        title: Signal::from(None),
+    };
+    file_button(button, move |file| _ = call.run(|c| c.send_file(file)))
 }
 
 /// Every file sent or received in this call.

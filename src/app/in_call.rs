@@ -1,10 +1,10 @@
 //! The call screen: tiles (with a spotlight for shared screens), the bar
 //! for the person sharing, the chat panel, and the controls.
 
-use super::recordings::clock;
+use super::recordings::{clock, size};
 use super::{
     chat::ChatPanel,
-    files::{SendFile, Transfers},
+    files::{file_button, FileButton, SendFile, Transfers},
     room::DevicePickers,
     settings::SettingsPanel,
     state::{CallState, Link},
@@ -226,11 +226,10 @@ fn RecordingBar(state: CallState, call: CallHandle) -> impl IntoView {
     let status = move || recording.get().unwrap_or_default();
     let saved = move || {
         let s = status();
-        match (&s.problem, s.saving) {
-            (Some(problem), _) => problem.clone(),
-            (None, true) if s.done => "Saved on the server.".to_string(),
-            (None, true) => format!("Saved on the server: {} of {} s.", s.stored, s.made.max(s.stored)),
-            (None, false) => String::new(),
+        match &s.problem {
+            Some(problem) => problem.clone(),
+            None if s.done => "Saved on the server.".to_string(),
+            None => format!("Saved on the server: {} of {} s.", s.stored, s.made.max(s.stored)),
         }
     };
     let close = move |_| {
@@ -252,7 +251,7 @@ fn RecordingBar(state: CallState, call: CallHandle) -> impl IntoView {
             <span class="saved">{saved}</span>
             {move || status().download.map(|file| view! {
                 <a class="control" href=file.url download=file.name>
-                    {format!("Download recording ({:.1} MB)", file.bytes as f64 / 1e6)}
+                    {format!("Download recording ({})", size(file.bytes))}
                 </a>
             })}
             {move || status().download.map(|file| {
@@ -273,30 +272,12 @@ fn RecordingBar(state: CallState, call: CallHandle) -> impl IntoView {
 /// Plays a video file into the call, in place of a screen share.
 #[component]
 fn PlayVideo(state: CallState, call: CallHandle) -> impl IntoView {
-    let input = NodeRef::<leptos::html::Input>::new();
-    let pick = move |_| {
-        if let Some(input) = input.get() {
-            input.click();
-        }
+    let button = FileButton {
+        label: "Play a video",
+        input_label: "Video to play into the call",
+        accept: "video/*,audio/*",
+        disabled: Signal::derive(move || state.sharing.with(Option::is_some) || !state.may_share()),
+        title: Signal::derive(move || (!state.may_share()).then_some("Only hosts can share in this meeting")),
     };
-    let picked = move |_| {
-        let Some(input) = input.get() else { return };
-        if let Some(file) = input.files().and_then(|files| files.get(0)) {
-            call.run(|c| c.play_file(file));
-        }
-        // Picking the same file again must fire `change` again.
-        input.set_value("");
-    };
-    let blocked = move || state.sharing.with(Option::is_some) || !state.may_share();
-    view! {
-        <button
-            class="control"
-            disabled=blocked
-            title=move || (!state.may_share()).then_some("Only hosts can share in this meeting")
-            on:click=pick
-        >
-            "Play a video"
-        </button>
-        <input node_ref=input type="file" accept="video/*,audio/*" hidden aria-label="Video to play into the call" on:change=picked/>
-    }
+    file_button(button, move |file| _ = call.run(|c| c.play_file(file)))
 }

@@ -69,7 +69,8 @@ pub fn clock(ms: u64) -> String {
     }
 }
 
-fn size(bytes: u64) -> String {
+/// A size as people read it: `420 kB`, `12.3 MB`.
+pub fn size(bytes: u64) -> String {
     match bytes {
         b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
         b => format!("{} kB", b.div_ceil(1000)),

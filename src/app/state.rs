@@ -122,8 +122,6 @@ pub struct RecordingStatus {
     /// Chunks recorded, and stored on the server.
     pub made: u64,
     pub stored: u64,
-    /// The server is taking the chunks (false once it refused them).
-    pub saving: bool,
     /// Every chunk is stored and the server knows the recording stopped.
     pub done: bool,
     /// What went wrong with saving it on the server, as a sentence.

@@ -32,7 +32,7 @@ pub(super) fn bind_stream(video: NodeRef<Video>, stream: RwSignal<Option<MediaSt
 }
 
 /// The first letter of a name, shown when the camera is off.
-fn initial(name: &str) -> String {
+pub(crate) fn initial(name: &str) -> String {
     name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
 }
 

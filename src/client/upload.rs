@@ -241,7 +241,7 @@ async fn text(response: &Response) -> String {
 }
 
 /// Waits without blocking the page.
-pub(crate) async fn sleep(pause: Duration) {
+async fn sleep(pause: Duration) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, pause.as_millis() as i32);

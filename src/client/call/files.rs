@@ -61,7 +61,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn blob_of(parts: &js_sys::Array, mime: &str) -> Option<Blob> {
+/// One Blob of `parts` (Blobs and byte arrays), of type `mime`.
+pub(super) fn blob_of(parts: &js_sys::Array, mime: &str) -> Option<Blob> {
     let options = BlobPropertyBag::new();
     options.set_type(mime);
     Blob::new_with_blob_sequence_and_options(parts.unchecked_ref(), &options).ok()
@@ -285,8 +286,10 @@ impl Call {
         let received = file.received;
         let show = received / READ_BYTES != (received - len) / READ_BYTES || received == file.size;
         drop(incoming);
-        if let Some(t) = self.transfer(id).filter(|_| show) {
-            let _ = t.moved.try_set(received);
+        if show {
+            if let Some(t) = self.transfer(id) {
+                let _ = t.moved.try_set(received);
+            }
         }
     }
 

@@ -13,9 +13,8 @@ use crate::{
 };
 use leptos::{prelude::*, task::spawn_local};
 use std::{cell::RefCell, rc::Rc};
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag, Url};
+use web_sys::{Blob, Url};
 
 /// A recording in progress.
 pub(super) struct Recording {
@@ -65,7 +64,7 @@ impl Call {
                 return;
             }
         };
-        state.recording.set(Some(RecordingStatus { running: true, saving: true, ..RecordingStatus::default() }));
+        state.recording.set(Some(RecordingStatus { running: true, ..RecordingStatus::default() }));
         *self.0.recording.borrow_mut() = Some(Recording {
             recorder,
             chunks: chunks.clone(),
@@ -83,7 +82,6 @@ impl Call {
                     if let Some(r) = r {
                         r.stored = p.stored;
                         r.problem = p.failed.map(|why| format!("Not saved on the server: {why}"));
-                        r.saving = r.problem.is_none();
                         r.done = p.done;
                     }
                 });
@@ -103,7 +101,6 @@ impl Call {
                 Err(why) => {
                     let _ = state.recording.try_update(|r| {
                         if let Some(r) = r {
-                            r.saving = false;
                             r.problem =
                                 Some(format!("Not saved on the server: {}", crate::client::call::sentence(&why)));
                         }
@@ -172,7 +169,5 @@ async fn file(chunks: &[(Blob, u64)], ms: u64) -> Option<Blob> {
     for (chunk, _) in rest {
         parts.push(chunk);
     }
-    let options = BlobPropertyBag::new();
-    options.set_type("video/webm");
-    Blob::new_with_blob_sequence_and_options(parts.unchecked_ref(), &options).ok()
+    super::files::blob_of(&parts, "video/webm")
 }
