@@ -15,6 +15,10 @@ endif
 # The release build. --precompress writes .br (brotli 11) and .gz beside
 # every static file, which the server sends as they are; cargo-leptos' gzip
 # is a fast one, so the .gz files are made again with gzip -9.
+# cargo-leptos builds release views type-erased (always-erase-components in
+# Cargo.toml) by passing this flag; the examples get the same one, or cargo
+# would rebuild every release dependency for them and again for the server.
+ERASED = --cfg erase_components
 RELEASE_BUILD = cargo leptos build --release --precompress && \
 	find target/site -type f ! -name '*.gz' ! -name '*.br' -exec gzip -9 -k -f {} +
 
@@ -40,7 +44,7 @@ test: setup
 # Every benchmark, each figure beside its budget (see BENCHMARKS.md).
 bench: setup
 	$(RELEASE_BUILD)
-	cargo build --release --example signal_load --example signal_fuzz --features ssr
+	RUSTFLAGS="$(ERASED)" cargo build --release --example signal_load --example signal_fuzz --features ssr
 	bash scripts/bench.sh
 
 bench-call: setup

@@ -151,6 +151,9 @@ impl Call {
             capturing: Cell::new(true),
             join_pending: Cell::new(false),
         }));
+        if join_at_once {
+            call.warm_up();
+        }
         let this = call.clone();
         spawn_local(async move {
             let (stream, err) = media::capture(None, None).await;
@@ -217,6 +220,7 @@ impl Call {
         if self.0.capturing.get() {
             self.0.join_pending.set(true);
             state.notice.set(Some("Joining as soon as your camera and microphone are ready…".into()));
+            self.warm_up();
             return;
         }
         if let Some(storage) = storage() {
@@ -238,7 +242,7 @@ impl Call {
         state.stage.set(Stage::InCall);
         *self.0.joined_as.borrow_mut() = Some(name);
         self.leave_with_the_page();
-        self.connect();
+        self.join_now();
     }
 
     fn handle(&self, msg: ServerMsg) {

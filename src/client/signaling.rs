@@ -94,9 +94,13 @@ impl Socket {
         Ok(Self { ws, ping, on_close_cb, _on_open: on_open, _on_message: on_message, _on_close: on_close })
     }
 
+    pub fn is_open(&self) -> bool {
+        self.ws.ready_state() == WebSocket::OPEN
+    }
+
     /// Sends a message; false if the socket is not open.
     pub fn send(&self, msg: &ClientMsg) -> bool {
-        self.ws.ready_state() == WebSocket::OPEN && self.ws.send_with_str(&msg.encode()).is_ok()
+        self.is_open() && self.ws.send_with_str(&msg.encode()).is_ok()
     }
 }
 

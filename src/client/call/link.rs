@@ -28,27 +28,18 @@ const MAX_DELAY_MS: f64 = 2_000.0;
 const MAX_PENDING: usize = 500;
 
 impl Call {
-    /// Opens a socket and joins (or rejoins) the room on it.
+    /// Opens a socket and joins (or rejoins) the room on it. Before
+    /// [`Call::join`] has named the participant, the socket only opens:
+    /// see [`Call::warm_up`].
     pub(super) fn connect(&self) {
-        let state = self.0.state;
-        let Some(name) = self.0.joined_as.borrow().clone() else { return };
         self.0.welcomed.set(false);
         let weak = std::rc::Rc::downgrade(&self.0);
         let on_open = {
             let weak = weak.clone();
             move || {
-                let Some(call) = upgrade(&weak) else { return };
-                let join = ClientMsg::Join {
-                    version: PROTOCOL_VERSION,
-                    room: state.room,
-                    name: name.clone(),
-                    media: state.media.get_untracked(),
-                    resume: call.0.resume.borrow().clone(),
-                    password: call.0.password.borrow().clone(),
-                    host_token: super::host_token(state.room),
-                    device: super::device_key(),
-                };
-                call.send(&join);
+                if let Some(call) = upgrade(&weak) {
+                    call.send_join();
+                }
             }
         };
         let on_message = {
@@ -68,14 +59,63 @@ impl Call {
             Ok(socket) => *self.0.socket.borrow_mut() = Some(socket),
             Err(err) => {
                 warn(&format!("moim: cannot open the signaling socket: {}", crate::client::js_error(&err)));
-                self.retry_later();
+                if self.0.joined_as.borrow().is_some() {
+                    self.retry_later();
+                }
             }
+        }
+    }
+
+    /// Sends `join` on the open socket, once a name has been chosen.
+    pub(super) fn send_join(&self) {
+        let state = self.0.state;
+        let Some(name) = self.0.joined_as.borrow().clone() else { return };
+        let join = ClientMsg::Join {
+            version: PROTOCOL_VERSION,
+            room: state.room,
+            name,
+            media: state.media.get_untracked(),
+            resume: self.0.resume.borrow().clone(),
+            password: self.0.password.borrow().clone(),
+            host_token: super::host_token(state.room),
+            device: super::device_key(),
+        };
+        self.send(&join);
+    }
+
+    /// Opens the socket while the camera is still opening, so that `join`
+    /// goes out the moment the devices are ready rather than a handshake
+    /// later (about 30 ms on loopback, a round trip or two more over TLS).
+    /// The server closes a socket that has not joined within its join
+    /// timeout; [`Call::disconnected`] then just forgets it.
+    pub(super) fn warm_up(&self) {
+        if self.0.socket.borrow().is_none() {
+            self.connect();
+        }
+    }
+
+    /// Joins on the socket there is (open, or about to open and join from
+    /// its `on_open`), or on a new one.
+    pub(super) fn join_now(&self) {
+        let open = match self.0.socket.borrow().as_ref() {
+            Some(socket) => Some(socket.is_open()),
+            None => None,
+        };
+        match open {
+            Some(true) => self.send_join(),
+            Some(false) => {}
+            None => self.connect(),
         }
     }
 
     /// The socket closed: keep the call going and try again.
     fn disconnected(&self, code: u16, reason: &str) {
         if self.0.left.get() {
+            return;
+        }
+        if self.0.joined_as.borrow().is_none() {
+            // A warmed-up socket nobody joined on: the next join opens another.
+            self.0.socket.borrow_mut().take();
             return;
         }
         self.0.welcomed.set(false);
