@@ -2,7 +2,8 @@
 // fake camera and microphone, one browser context per person.
 import { test, expect } from '@playwright/test';
 import {
-  newMeeting, join, tile, expectVideoAdvancing, expectLiveAudio, hydrated, finish, person, denyingBrowser,
+  newMeeting, join, tile, expectVideoAdvancing, expectLiveAudio, hydrated, finish, person, denyingBrowser, watch,
+  ownServer,
 } from './people.mjs';
 
 test.afterEach(finish);
@@ -177,6 +178,47 @@ test('a Join click that lands before the page has hydrated is not lost', async (
   await expect(bob.getByRole('button', { name: 'Leave' })).toBeVisible();
   await expectVideoAdvancing(bob, 'Alice');
   await expectVideoAdvancing(alice, 'Bob');
+});
+
+test('a Join pressed while the camera opens joins once it is open, after the early socket timed out', async ({
+  browser,
+}) => {
+  // The page opens the signaling socket as soon as Join is pressed, while
+  // the camera is still opening. Here the camera takes 2.5 s and the server
+  // drops sockets that have not joined within 1 s: the join must still go
+  // through, on a new socket.
+  const server = ownServer(3109, { settings: 'join_timeout_secs = 1\n' });
+  await server.start();
+  try {
+    const alice = await person(browser);
+    watch(alice, 'Alice');
+    await alice.goto(`${server.base}/`);
+    await alice.getByRole('button', { name: 'New meeting' }).click();
+    await expect(alice).toHaveURL(/\/r\/[0-9a-f-]{36}$/);
+    const url = alice.url();
+    await join(browser, url, 'Alice', { page: alice });
+
+    const bob = await person(browser);
+    watch(bob, 'Bob');
+    await bob.addInitScript(() => {
+      const open = MediaDevices.prototype.getUserMedia;
+      MediaDevices.prototype.getUserMedia = function (...args) {
+        return new Promise((resolve) => setTimeout(resolve, 2500)).then(() => open.apply(this, args));
+      };
+    });
+    await bob.goto(url);
+    await hydrated(bob);
+    await bob.getByLabel('Your name').fill('Bob');
+    await bob.getByRole('button', { name: 'Join', exact: true }).click();
+    await expect(bob.getByText('Joining as soon as your camera and microphone are ready')).toBeVisible();
+
+    await expect(bob.getByRole('button', { name: 'Leave' })).toBeVisible({ timeout: 10_000 });
+    await expectVideoAdvancing(bob, 'Alice');
+    await expectVideoAdvancing(alice, 'Bob');
+    await expect(alice.getByRole('group', { name: /^Bob/ })).toHaveCount(1);
+  } finally {
+    await server.stop();
+  }
 });
 
 test('the home page works without JavaScript', async ({ browser }) => {

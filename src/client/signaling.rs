@@ -98,6 +98,10 @@ impl Socket {
         self.ws.ready_state() == WebSocket::OPEN
     }
 
+    pub fn is_connecting(&self) -> bool {
+        self.ws.ready_state() == WebSocket::CONNECTING
+    }
+
     /// Sends a message; false if the socket is not open.
     pub fn send(&self, msg: &ClientMsg) -> bool {
         self.is_open() && self.ws.send_with_str(&msg.encode()).is_ok()

@@ -89,7 +89,7 @@ impl Call {
     /// The server closes a socket that has not joined within its join
     /// timeout; [`Call::disconnected`] then just forgets it.
     pub(super) fn warm_up(&self) {
-        if self.0.socket.borrow().is_none() {
+        if !self.0.socket.borrow().as_ref().is_some_and(|s| s.is_open() || s.is_connecting()) {
             self.connect();
         }
     }
@@ -97,14 +97,14 @@ impl Call {
     /// Joins on the socket there is (open, or about to open and join from
     /// its `on_open`), or on a new one.
     pub(super) fn join_now(&self) {
-        let open = match self.0.socket.borrow().as_ref() {
-            Some(socket) => Some(socket.is_open()),
-            None => None,
+        let (open, connecting) = match self.0.socket.borrow().as_ref() {
+            Some(socket) => (socket.is_open(), socket.is_connecting()),
+            None => (false, false),
         };
-        match open {
-            Some(true) => self.send_join(),
-            Some(false) => {}
-            None => self.connect(),
+        match (open, connecting) {
+            (true, _) => self.send_join(),
+            (false, true) => {}
+            (false, false) => self.connect(),
         }
     }
 
@@ -114,8 +114,9 @@ impl Call {
             return;
         }
         if self.0.joined_as.borrow().is_none() {
-            // A warmed-up socket nobody joined on: the next join opens another.
-            self.0.socket.borrow_mut().take();
+            // A warmed-up socket nobody joined on: the next join opens
+            // another. (It is not dropped here, inside its own close
+            // handler: that would free the handler while it runs.)
             return;
         }
         self.0.welcomed.set(false);
