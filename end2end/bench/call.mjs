@@ -69,10 +69,19 @@ const STEPS = () => {
     mark('socket opened');
     const ws = new WS(...args);
     ws.addEventListener('open', () => mark('socket open'));
-    ws.addEventListener('message', (e) => String(e.data).includes('"welcome"') && mark('welcome'));
+    ws.addEventListener('message', (e) => {
+      const data = String(e.data);
+      if (data.includes('"welcome"')) mark('welcome');
+      if (data.includes('"peer_joined"')) mark('peer joined');
+    });
     return ws;
   };
   window.WebSocket.prototype = WS.prototype;
+  const send = WS.prototype.send;
+  WS.prototype.send = function (data) {
+    if (String(data).includes('"join"')) mark('join sent');
+    return send.call(this, data);
+  };
   Object.assign(window.WebSocket, { OPEN: 1, CLOSED: 3, CONNECTING: 0, CLOSING: 2 });
   const PC = window.RTCPeerConnection;
   const setLocal = PC.prototype.setLocalDescription;
@@ -149,6 +158,7 @@ async function oneRun(browser, loaded, steps) {
     delete marks.origin;
     steps.push({
       ...marks,
+      'Alice: hears of Bob': onBobs(theirs['peer joined']),
       'Alice: offer in': onBobs(theirs['remote description']),
       'Alice: answer': onBobs(theirs['local description']),
       'first frame': ms,

@@ -220,7 +220,10 @@ impl Call {
         if self.0.capturing.get() {
             self.0.join_pending.set(true);
             state.notice.set(Some("Joining as soon as your camera and microphone are ready…".into()));
+            // The socket's handshake and drawing the call screen (tens of
+            // ms) both happen while the camera opens, not after it.
             self.warm_up();
+            state.stage.set(Stage::InCall);
             return;
         }
         if let Some(storage) = storage() {
