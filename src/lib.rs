@@ -84,6 +84,12 @@
 //! - The server allocates with mimalloc rather than glibc's malloc: page
 //!   rendering makes and frees many small objects, and the page-serving
 //!   benchmark went up by about a third (BENCHMARKS.md, section 4).
+//! - Views are type-erased in release builds too (`always-erase-components`
+//!   in Cargo.toml), as cargo-leptos already makes them in dev builds: every
+//!   participant downloads the WASM before joining, and erasure took 63 KB
+//!   of brotli off it (BENCHMARKS.md) for a virtual call per render. The
+//!   server's HTML and the browser's hydration must agree on this, so the
+//!   examples are built with the same flag (see the Makefile's `ERASED`).
 //! - Signaling is a plain axum websocket route, not a Leptos server function;
 //!   `server/signal.rs` says why.
 //! - Resume tokens are HMACs (RustCrypto's `hmac` and `sha2`) rather than
