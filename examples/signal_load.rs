@@ -7,7 +7,9 @@
 //! them. Each signal carries its send time, so the receiver measures relay
 //! latency on one clock. With `--server-pid` it reads the server's resident
 //! memory and CPU time from /proc before and after, and prints memory per
-//! connection and CPU per relayed message.
+//! connection and CPU per relayed message. It prints its own CPU time too:
+//! it shares the two cores with the server, and when the two together need
+//! more than that, the latency measured is queueing, not relaying.
 //!
 //! One process drives every connection: a writer task per room-mate group
 //! would cost more than the server being measured.
@@ -22,7 +24,10 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::net::TcpStream;
-use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{
+    tungstenite::{protocol::WebSocketConfig, Message},
+    MaybeTlsStream, WebSocketStream,
+};
 
 type Sink = SplitSink<WebSocketStream<MaybeTlsStream<TcpStream>>, Message>;
 
@@ -85,33 +90,65 @@ fn join_msg(room: RoomId, i: usize) -> String {
     .encode()
 }
 
-/// One signal of the mix, stamped with its send time in µs since `start`.
-fn signal(n: u64, to: PeerId, start: Instant) -> String {
-    let stamp = start.elapsed().as_micros();
-    let signal = match n % 10 {
-        0 | 1 => Signal::Description {
-            sdp_type: if n.is_multiple_of(10) { "offer" } else { "answer" }.into(),
-            sdp: format!("t={stamp}\r\n{}", "a=x-filler:0123456789abcdef\r\n".repeat(110)),
-        },
-        _ => Signal::Candidate {
-            candidate: format!(
-                "t={stamp} candidate:1 1 udp 2122260223 192.0.2.2 {} typ host generation 0 ufrag abcd network-id 1",
-                40000 + n % 20000
-            ),
-            sdp_mid: Some("0".into()),
-            sdp_m_line_index: Some(0),
-        },
-    };
-    ClientMsg::Signal { to, signal }.encode()
+/// The three signals of the mix, encoded once with a stand-in recipient
+/// and time stamp that [`Templates::signal`] fills in: encoding a 3 KB SDP
+/// for every message made the generator use more CPU than the server it
+/// measures, and the two together saturated the machine at 50,000/s.
+struct Templates {
+    offer: String,
+    answer: String,
+    candidate: String,
 }
 
-fn stamp_of(signal: &Signal) -> Option<u128> {
-    let text = match signal {
-        Signal::Description { sdp, .. } => sdp,
-        Signal::Candidate { candidate, .. } => candidate,
-    };
-    text.strip_prefix("t=")?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+const STAND_IN: PeerId = PeerId(uuid::Uuid::nil());
+const STAMP: &str = "t=STAMP";
+
+impl Templates {
+    fn new() -> Self {
+        let description = |sdp_type: &str| {
+            ClientMsg::Signal {
+                to: STAND_IN,
+                signal: Signal::Description {
+                    sdp_type: sdp_type.into(),
+                    sdp: format!("{STAMP}\r\n{}", "a=x-filler:0123456789abcdef\r\n".repeat(110)),
+                },
+            }
+            .encode()
+        };
+        let candidate = ClientMsg::Signal {
+            to: STAND_IN,
+            signal: Signal::Candidate {
+                candidate: format!(
+                    "{STAMP} candidate:1 1 udp 2122260223 192.0.2.2 40000 typ host generation 0 ufrag abcd network-id 1"
+                ),
+                sdp_mid: Some("0".into()),
+                sdp_m_line_index: Some(0),
+            },
+        }
+        .encode();
+        Self { offer: description("offer"), answer: description("answer"), candidate }
+    }
+
+    /// Signal `n` of the mix to `to`, stamped with its send time in µs since `start`.
+    fn signal(&self, n: u64, to: PeerId, start: Instant) -> String {
+        let template = match n % 10 {
+            0 => &self.offer,
+            1 => &self.answer,
+            _ => &self.candidate,
+        };
+        let stamp = format!("t={}", start.elapsed().as_micros());
+        template.replacen(&STAND_IN.to_string(), &to.to_string(), 1).replacen(STAMP, &stamp, 1)
+    }
 }
+
+/// The send time in a relayed signal, found without decoding the SDP the
+/// whole way (the server's JSON puts `type` first).
+fn stamp_in(text: &str) -> Option<u128> {
+    let rest = text.split_once("\"t=")?.1;
+    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    rest[..digits].parse().ok()
+}
+
 
 #[tokio::main]
 async fn main() {
@@ -130,7 +167,11 @@ async fn main() {
             let url = args.url.clone();
             let room = rooms[i / args.room_size];
             async move {
-                let (ws, _) = tokio_tungstenite::connect_async(&url).await.ok()?;
+                // tungstenite zero-fills its read buffer on every read: at its
+                // default 128 KiB that was half of the generator's CPU time.
+                // 4 KiB holds a whole offer; no Nagle, as in browsers.
+                let config = WebSocketConfig::default().read_buffer_size(4096);
+                let (ws, _) = tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await.ok()?;
                 let (mut sink, mut stream) = ws.split();
                 sink.send(Message::text(join_msg(room, i))).await.ok()?;
                 while let Some(Ok(msg)) = stream.next().await {
@@ -162,14 +203,15 @@ async fn main() {
                         }
                         continue;
                     };
-                    match ServerMsg::decode(&text) {
-                        Ok(ServerMsg::Signal { signal, .. }) => {
-                            tally.received.fetch_add(1, Ordering::Relaxed);
-                            if let Some(sent) = stamp_of(&signal) {
-                                let us = start.elapsed().as_micros().saturating_sub(sent);
-                                tally.latencies_us.lock().unwrap().push(us.min(u32::MAX as u128) as u32);
-                            }
+                    if text.starts_with(r#"{"type":"signal","#) {
+                        tally.received.fetch_add(1, Ordering::Relaxed);
+                        if let Some(sent) = stamp_in(&text) {
+                            let us = start.elapsed().as_micros().saturating_sub(sent);
+                            tally.latencies_us.lock().unwrap().push(us.min(u32::MAX as u128) as u32);
                         }
+                        continue;
+                    }
+                    match ServerMsg::decode(&text) {
                         Ok(ServerMsg::Error { .. }) => _ = tally.errors.fetch_add(1, Ordering::Relaxed),
                         _ => {}
                     }
@@ -227,8 +269,10 @@ async fn relay(
     let errors0 = tally.errors.load(Ordering::Relaxed);
     let relay_started = Instant::now();
     let cpu0 = server_pid.and_then(usage);
+    let own0 = usage(std::process::id());
     let total = rate * seconds;
     let mut sent = 0u64;
+    let templates = Templates::new();
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     while sent < total {
@@ -237,7 +281,7 @@ async fn relay(
         while sent < due {
             let (i, to) = pairs[(sent as usize) % pairs.len()];
             if let Some(sink) = sinks[i].as_mut() {
-                if sink.send(Message::text(signal(sent, to, start))).await.is_err() {
+                if sink.send(Message::text(templates.signal(sent, to, start))).await.is_err() {
                     tally.errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -253,6 +297,7 @@ async fn relay(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let cpu1 = server_pid.and_then(usage);
+    let own1 = usage(std::process::id());
     let received = tally.received.load(Ordering::Relaxed) - received0;
     println!(
         "\nat {rate}/s: {sent} signals sent in {send_secs:.1} s ({:.0}/s), {received} received, {} errors",
@@ -269,6 +314,16 @@ async fn relay(
             per(user + system),
             per(user),
             per(system)
+        );
+    }
+    if let (Some((_, (u0, s0))), Some((_, (u1, s1)))) = (own0, own1) {
+        // The generator shares the machine's two cores with the server: if
+        // the two together need more than that, latency is queueing.
+        let secs = relay_started.elapsed().as_secs_f64();
+        println!(
+            "load generator CPU: {:.2} s over the same {secs:.1} s ({:.0}% of one core)",
+            (u1 + s1 - u0 - s0) as f64 / 100.0,
+            (u1 + s1 - u0 - s0) as f64 / secs
         );
     }
     let mut lat = std::mem::take(&mut *tally.latencies_us.lock().unwrap());

@@ -53,7 +53,9 @@ use tower_http::{
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub leptos: LeptosOptions,
+    /// Behind an `Arc`: every signaling socket keeps a copy of the state
+    /// for as long as it lives, and the options alone are 160 bytes.
+    pub leptos: Arc<LeptosOptions>,
     pub config: Arc<Config>,
     pub rooms: Arc<Rooms>,
     /// Signaling frames refused since start (malformed, unknown, too large…).
@@ -80,7 +82,7 @@ impl AppState {
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
-        state.leptos.clone()
+        LeptosOptions::clone(&state.leptos)
     }
 }
 
@@ -111,7 +113,7 @@ fn hashed_files() -> bool {
 
 /// Builds the whole HTTP application.
 fn app(state: AppState) -> Router {
-    let leptos = state.leptos.clone();
+    let leptos = LeptosOptions::clone(&state.leptos);
     let routes = generate_route_list(App);
     Router::new()
         .route("/ws", get(signal::upgrade))
@@ -221,7 +223,7 @@ pub async fn run(
     let store = recordings::Store::open(&stored.dir, mb(stored.room_quota_mb), mb(stored.total_quota_mb));
     let state = AppState {
         recordings: Arc::new(store),
-        leptos: leptos_options(&config),
+        leptos: Arc::new(leptos_options(&config)),
         secret: Arc::new(secret(&config)),
         rooms: Arc::new(Rooms::new(access::Store::new(&config.data_dir))),
         config: Arc::new(config),

@@ -118,6 +118,13 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
+/// What [`Connection::handle`] did with a message.
+enum Handled {
+    Done(ControlFlow<()>),
+    /// Needs to await: see [`Connection::handle_slow`].
+    Slow(ClientMsg),
+}
+
 /// How a socket's reading side ended, which decides what the room hears.
 enum End {
     /// The participant said goodbye (`leave` or a close frame), or the
@@ -287,7 +294,17 @@ impl Connection {
             };
             match result {
                 Ok(msg) => {
-                    if self.handle(msg).await.is_break() {
+                    let flow = match self.handle(msg) {
+                        Handled::Done(flow) => flow,
+                        // Boxed: joining awaits a disk read and password
+                        // hashing, and inline that state would make every
+                        // socket's task larger for as long as it lives
+                        // (BENCHMARKS.md, section 3). Relayed signals and
+                        // the other messages are handled without awaiting,
+                        // so they allocate nothing for it.
+                        Handled::Slow(msg) => Box::pin(self.handle_slow(msg)).await,
+                    };
+                    if flow.is_break() {
                         return End::Left;
                     }
                 }
@@ -303,14 +320,18 @@ impl Connection {
         }
     }
 
-    async fn handle(&mut self, msg: ClientMsg) -> ControlFlow<()> {
+    /// Handles a message at once, or hands back one that must wait for
+    /// something (`join`, a new password's hash) to [`Self::handle_slow`].
+    fn handle(&mut self, msg: ClientMsg) -> Handled {
+        match (&msg, self.joined) {
+            (ClientMsg::Join { .. }, None) | (ClientMsg::SetPassword { .. }, Some(_)) => Handled::Slow(msg),
+            _ => Handled::Done(self.handle_now(msg)),
+        }
+    }
+
+    fn handle_now(&mut self, msg: ClientMsg) -> ControlFlow<()> {
         match (msg, self.joined) {
             (ClientMsg::Ping, _) => self.reply(ServerMsg::Pong),
-            // Boxed: joining awaits a disk read and password hashing, and
-            // inline that state would make every socket's task larger for
-            // as long as it lives (2,248 bytes against 1,872). Only `join`
-            // pays for the box; relayed signals allocate nothing for it.
-            (join @ ClientMsg::Join { .. }, None) => return Box::pin(self.join(join)).await,
             (ClientMsg::Join { .. }, Some(_)) => {
                 return self.refuse(ErrorCode::AlreadyJoined, "this socket has already joined a room")
             }
@@ -325,6 +346,35 @@ impl Connection {
                     return self.refuse(ErrorCode::NotAllowed, "only a host may share a screen in this meeting");
                 }
             }
+            (ClientMsg::Lock { locked }, Some((room, id))) => {
+                return self.host_result(self.state.rooms.update(room, id, |stored| stored.locked = locked));
+            }
+            (ClientMsg::SetShare { share }, Some((room, id))) => {
+                return self.host_result(self.state.rooms.update(room, id, |stored| stored.share = share));
+            }
+            (ClientMsg::Remove { id: target }, Some((room, id))) => {
+                return self.host_result(self.state.rooms.remove(room, id, target));
+            }
+            (ClientMsg::MakeHost { id: target }, Some((room, id))) => {
+                let token = self.state.secret.host_token(room);
+                return self.host_result(self.state.rooms.make_host(room, id, target, token));
+            }
+            (ClientMsg::Leave, Some((room, id))) => {
+                self.joined = None;
+                self.state.rooms.leave(room, id, self.socket.id);
+                self.send(close(close_code::NORMAL, "left"));
+                return ControlFlow::Break(());
+            }
+            // `handle` sends this (and `join`) to `handle_slow`.
+            (ClientMsg::SetPassword { .. }, Some(_)) => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The messages that await something; see the caller for why boxed.
+    async fn handle_slow(&mut self, msg: ClientMsg) -> ControlFlow<()> {
+        match (msg, self.joined) {
+            (join @ ClientMsg::Join { .. }, None) => self.join(join).await,
             (ClientMsg::SetPassword { password }, Some((room, id))) => {
                 if password.len() > MAX_PASSWORD_BYTES {
                     return self.refuse(ErrorCode::Malformed, "a password may have at most 256 bytes");
@@ -346,27 +396,8 @@ impl Connection {
                     }
                 }));
             }
-            (ClientMsg::Lock { locked }, Some((room, id))) => {
-                return self.host_result(self.state.rooms.update(room, id, |stored| stored.locked = locked));
-            }
-            (ClientMsg::SetShare { share }, Some((room, id))) => {
-                return self.host_result(self.state.rooms.update(room, id, |stored| stored.share = share));
-            }
-            (ClientMsg::Remove { id: target }, Some((room, id))) => {
-                return self.host_result(self.state.rooms.remove(room, id, target));
-            }
-            (ClientMsg::MakeHost { id: target }, Some((room, id))) => {
-                let token = self.state.secret.host_token(room);
-                return self.host_result(self.state.rooms.make_host(room, id, target, token));
-            }
-            (ClientMsg::Leave, Some((room, id))) => {
-                self.joined = None;
-                self.state.rooms.leave(room, id, self.socket.id);
-                self.send(close(close_code::NORMAL, "left"));
-                return ControlFlow::Break(());
-            }
+            _ => ControlFlow::Continue(()),
         }
-        ControlFlow::Continue(())
     }
 
     /// Admits a `join` (see [`Connection::admit`]) and puts the socket in
