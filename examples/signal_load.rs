@@ -149,7 +149,6 @@ fn stamp_in(text: &str) -> Option<u128> {
     rest[..digits].parse().ok()
 }
 
-
 #[tokio::main]
 async fn main() {
     let args = <Args as clap::Parser>::parse();
