@@ -98,6 +98,8 @@ struct Templates {
     offer: String,
     answer: String,
     candidate: String,
+    /// [`STAND_IN`] as it appears in the JSON.
+    stand_in: String,
 }
 
 const STAND_IN: PeerId = PeerId(uuid::Uuid::nil());
@@ -126,7 +128,7 @@ impl Templates {
             },
         }
         .encode();
-        Self { offer: description("offer"), answer: description("answer"), candidate }
+        Self { offer: description("offer"), answer: description("answer"), candidate, stand_in: STAND_IN.to_string() }
     }
 
     /// Signal `n` of the mix to `to`, stamped with its send time in µs since `start`.
@@ -137,12 +139,12 @@ impl Templates {
             _ => &self.candidate,
         };
         let stamp = format!("t={}", start.elapsed().as_micros());
-        template.replacen(&STAND_IN.to_string(), &to.to_string(), 1).replacen(STAMP, &stamp, 1)
+        template.replacen(&self.stand_in, &to.to_string(), 1).replacen(STAMP, &stamp, 1)
     }
 }
 
-/// The send time in a relayed signal, found without decoding the SDP the
-/// whole way (the server's JSON puts `type` first).
+/// The send time in a relayed signal (its SDP or candidate starts with
+/// it), found without decoding the message.
 fn stamp_in(text: &str) -> Option<u128> {
     let rest = text.split_once("\"t=")?.1;
     let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
@@ -202,6 +204,7 @@ async fn main() {
                         }
                         continue;
                     };
+                    // The server's JSON puts `type` first.
                     if text.starts_with(r#"{"type":"signal","#) {
                         tally.received.fetch_add(1, Ordering::Relaxed);
                         if let Some(sent) = stamp_in(&text) {
@@ -317,7 +320,8 @@ async fn relay(
     }
     if let (Some((_, (u0, s0))), Some((_, (u1, s1)))) = (own0, own1) {
         // The generator shares the machine's two cores with the server: if
-        // the two together need more than that, latency is queueing.
+        // the two together need more than that, latency is queueing. Ticks
+        // are 1/100 s, so ticks per second is percent of one core.
         let secs = relay_started.elapsed().as_secs_f64();
         println!(
             "load generator CPU: {:.2} s over the same {secs:.1} s ({:.0}% of one core)",
