@@ -211,8 +211,11 @@ test('a Join pressed while the camera opens joins once it is open, after the ear
     await bob.getByLabel('Your name').fill('Bob');
     await bob.getByRole('button', { name: 'Join', exact: true }).click();
     await expect(bob.getByText('Joining as soon as your camera and microphone are ready')).toBeVisible();
+    // The call screen shows at once; recording waits until Bob is in.
+    const record = bob.getByRole('button', { name: 'Start recording' });
+    await expect(record).toBeDisabled();
 
-    await expect(bob.getByRole('button', { name: 'Leave' })).toBeVisible({ timeout: 10_000 });
+    await expect(record).toBeEnabled({ timeout: 10_000 });
     await expectVideoAdvancing(bob, 'Alice');
     await expectVideoAdvancing(alice, 'Bob');
     await expect(alice.getByRole('group', { name: /^Bob/ })).toHaveCount(1);

@@ -133,9 +133,14 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 </button>
                 <PlayVideo state call/>
                 <SendFile call/>
+                // A recording is stored under this participant's place in the
+                // room, which exists once the server has welcomed it (the
+                // call screen shows while the camera is still opening).
                 <button
                     class="control"
                     class:on=recording_now
+                    disabled=move || !recording_now() && state.me.get().is_none()
+                    title=move || state.me.get().is_none().then_some("You can record once you are in the call")
                     on:click=move |_| _ = call.run(|c| if recording_now() { c.stop_recording() } else { c.start_recording() })
                 >
                     {move || if recording_now() { "Stop recording" } else { "Start recording" }}

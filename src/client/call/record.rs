@@ -76,7 +76,16 @@ impl Call {
         // The server makes the recording while the first chunk is recorded.
         let (me, resume) = (self.0.me.get(), self.0.resume.borrow().clone());
         spawn_local(async move {
-            let Some((me, resume)) = me.zip(resume) else { return };
+            let Some((me, resume)) = me.zip(resume) else {
+                // The button waits for the welcome; say so rather than
+                // record into nothing if this is ever reached before it.
+                let _ = state.recording.try_update(|r| {
+                    if let Some(r) = r {
+                        r.problem = Some("Not saved on the server: you were not in the call yet.".into());
+                    }
+                });
+                return;
+            };
             let on_progress = move |p: Progress| {
                 let _ = state.recording.try_update(|r| {
                     if let Some(r) = r {
