@@ -404,12 +404,7 @@ impl Call {
             state: {
                 let weak = weak.clone();
                 Box::new(move |s| {
-                    let was = remote.connection.get_untracked();
                     remote.connection.set(s.to_string());
-                    if s == "connected" && matches!(was.as_str(), "disconnected" | "failed") {
-                        reload(remote.stream);
-                        reload(remote.screen);
-                    }
                     if let Some(call) = upgrade(&weak) {
                         call.connection_changed(id, s);
                     }
@@ -529,17 +524,6 @@ fn with_call<A: 'static>(weak: &Weak<Inner>, f: impl Fn(&Call, A) + 'static) -> 
             f(&call, arg)
         }
     })
-}
-
-/// Hands a stream to its `<video>` afresh. After a repaired connection,
-/// Chromium sometimes keeps showing one still frame although the frames are
-/// decoded again (seen in the ICE-restart test, about one run in ten); a new
-/// load of the element restarts its renderer.
-fn reload(stream: RwSignal<Option<MediaStream>, LocalStorage>) {
-    if let Some(current) = stream.get_untracked() {
-        stream.set(None);
-        stream.set(Some(current));
-    }
 }
 
 /// Adds a received track to one of the participant's streams (camera or

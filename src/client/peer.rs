@@ -23,8 +23,17 @@
 //! restart tried while the path is still broken is not retried by the
 //! browser: its candidate pairs fail and the connection sits `disconnected`
 //! until ICE gives up (15 s and more in Chromium). So the restart is tried
-//! again every [`REPAIR_RETRY`] (with jitter, so the two sides do not keep
-//! colliding) for as long as the connection is not back.
+//! again every [`REPAIR_RETRY`] (with jitter) for as long as the connection
+//! is not back.
+//!
+//! Only the impolite side restarts, while the other side keeps trying: both
+//! sides see the path break at the same moment, and two restart offers that
+//! cross make the polite side roll its own back. Chromium (148) loses the
+//! media of a connection that rolls back a restart: its camera sender never
+//! encodes again and received video never reaches a `<video>` element,
+//! although the connection reports `connected`. So the polite side restarts
+//! only once the other side has sent no offer for [`POLITE_PATIENCE`] while
+//! the connection is down (the other side's page is gone or frozen).
 //!
 //! Every open connection is also listed in `window.moimPeers` (a `Map` from
 //! peer id to RTCPeerConnection): the browser tests read statistics and
@@ -63,6 +72,11 @@ const DISCONNECTED_GRACE: Duration = Duration::from_secs(3);
 /// How often a connection that is still not back gets another ICE restart
 /// (plus up to half of it again as jitter).
 const REPAIR_RETRY: Duration = Duration::from_secs(4);
+
+/// How long the polite side leaves the repair to the other side (which
+/// offers again every [`REPAIR_RETRY`] and a half at most) before it
+/// restarts ICE itself.
+const POLITE_PATIENCE: Duration = Duration::from_secs(12);
 
 /// A handler registered on the connection or its chat channel.
 type Listener = (EventTarget, &'static str, Closure<dyn FnMut(JsValue)>);
@@ -107,6 +121,11 @@ pub struct Peer {
     ready: Cell<bool>,
     /// Set while a repair is scheduled (see [`Peer::repair`]).
     repairing: Cell<bool>,
+    /// When (ms since the epoch) the connection went down, if it is down, and
+    /// when the last offer from the other side arrived: the polite side
+    /// restarts ICE only when both are [`POLITE_PATIENCE`] ago.
+    down_since: Cell<Option<f64>>,
+    last_remote_offer: Cell<f64>,
     /// What the camera sender may use (see `quality.rs`).
     limits: Cell<Option<VideoLimits>>,
     /// The screen this side shares (if any), and the transceivers it uses.
@@ -180,6 +199,8 @@ impl Peer {
             limits: Cell::new(None),
             ready: Cell::new(false),
             repairing: Cell::new(false),
+            down_since: Cell::new(None),
+            last_remote_offer: Cell::new(0.0),
             screen: RefCell::new(None),
             screen_transceivers: RefCell::default(),
             chat: RefCell::new(None),
@@ -297,6 +318,15 @@ impl Peer {
         self.on(&pc, "connectionstatechange", |peer, _| {
             let state = peer.pc.connection_state();
             match state {
+                RtcPeerConnectionState::Failed | RtcPeerConnectionState::Disconnected => {
+                    if peer.down_since.get().is_none() {
+                        peer.down_since.set(Some(js_sys::Date::now()));
+                    }
+                }
+                RtcPeerConnectionState::Connected => peer.down_since.set(None),
+                _ => {}
+            }
+            match state {
                 RtcPeerConnectionState::Failed => {
                     peer.restart_ice();
                     peer.repair(REPAIR_RETRY);
@@ -403,6 +433,9 @@ impl Peer {
                     other => return Err(JsValue::from_str(&format!("unknown description type {other:?}"))),
                 };
                 let is_offer = ty == RtcSdpType::Offer;
+                if is_offer {
+                    self.last_remote_offer.set(js_sys::Date::now());
+                }
                 let collision =
                     is_offer && (self.making_offer.get() || self.pc.signaling_state() != RtcSignalingState::Stable);
                 self.ignore_offer.set(!self.polite && collision);
@@ -457,11 +490,21 @@ impl Peer {
 
     /// A new ICE round, negotiated through signaling like any other change:
     /// it recovers from a changed or broken network path without a new
-    /// connection.
+    /// connection. The polite side leaves it to the other side unless that
+    /// side has stopped trying (see the module docs).
     fn restart_ice(&self) {
-        if self.pc.signaling_state() != RtcSignalingState::Closed {
-            let _ = call0(&self.pc, "restartIce");
+        if self.pc.signaling_state() == RtcSignalingState::Closed {
+            return;
         }
+        if self.polite {
+            let now = js_sys::Date::now();
+            let quiet = |since: f64| now - since >= POLITE_PATIENCE.as_millis() as f64;
+            let down_long = self.down_since.get().is_some_and(quiet);
+            if !(down_long && quiet(self.last_remote_offer.get())) {
+                return;
+            }
+        }
+        let _ = call0(&self.pc, "restartIce");
     }
 
     /// Restarts ICE after `delay` unless the connection is back by then, and
