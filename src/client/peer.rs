@@ -26,14 +26,18 @@
 //! again every [`REPAIR_RETRY`] (with jitter) for as long as the connection
 //! is not back.
 //!
-//! Only the impolite side restarts, while the other side keeps trying: both
-//! sides see the path break at the same moment, and two restart offers that
-//! cross make the polite side roll its own back. Chromium (148) loses the
-//! media of a connection that rolls back a restart: its camera sender never
+//! Only the impolite side restarts; the polite side waits for its offers.
+//! Both sides see a path break at the same moment, and two offers that cross
+//! make the polite side roll its own back. Chromium (148) loses the media of
+//! a connection that has rolled back any offer: its camera sender never
 //! encodes again and received video never reaches a `<video>` element,
-//! although the connection reports `connected`. So the polite side restarts
-//! only once the other side has sent no offer for [`POLITE_PATIENCE`] while
-//! the connection is down (the other side's page is gone or frozen).
+//! although the connection reports `connected` (a bare two-connection page
+//! shows the same; `replaceTrack(null)` and back revives the sender, nothing
+//! found revives the receiver). So the polite side restarts only once the
+//! other side has sent no offer for [`POLITE_PATIENCE`] while the connection
+//! is down (the other side's page is gone or frozen). Other crossings (both
+//! sides start sharing a screen in the same instant) are still possible and
+//! would leave the polite side without video until someone reloads.
 //!
 //! Every open connection is also listed in `window.moimPeers` (a `Map` from
 //! peer id to RTCPeerConnection): the browser tests read statistics and
