@@ -238,4 +238,58 @@ test.describe('ICE restart', () => {
       await server.stop();
     }
   });
+
+  test('when the side that restarts stops trying, the other side repairs the connection itself', async ({ browser }) => {
+    test.skip(process.getuid?.() !== 0, 'needs root (CAP_NET_ADMIN) to cut the network path between the browsers');
+    test.setTimeout(120_000);
+    const server = ownServer(3110);
+    await server.start();
+    let restore = null;
+    try {
+      const url = await server.newRoom();
+      const bob = await join(browser, url, 'Bob');
+      const alice = await join(browser, url, 'Alice');
+      await expectVideoAdvancing(alice, 'Bob');
+      // The side with the larger peer id restarts ICE (peer.rs); each page
+      // lists the other side's id.
+      const otherId = (page) => page.evaluate(() => [...window.moimPeers.keys()][0]);
+      const aliceRestarts = (await otherId(alice)) < (await otherId(bob));
+      const [restarter, waiter] = aliceRestarts ? [alice, bob] : [bob, alice];
+      const [restarterName, waiterName] = aliceRestarts ? ['Alice', 'Bob'] : ['Bob', 'Alice'];
+      // As when that side's page is frozen: it answers, but starts nothing.
+      await restarter.evaluate(() => {
+        RTCPeerConnection.prototype.restartIce = () => {};
+      });
+      const before = await watchConnection(waiter);
+      await watchConnection(restarter);
+
+      restore = breakPeerNetwork();
+      await expect(tile(waiter, restarterName).getByText('Connection lost, restoring…')).toBeVisible({ timeout: 20_000 });
+      // The waiting side tries on its own once the connection has been down
+      // 12 s with no offer from the other side; the path stays broken until
+      // then, so that the repair is its doing.
+      await expect
+        .poll(() => waiter.evaluate(() => window.moimLog.some((line) => line.endsWith('have-local-offer'))), {
+          message: `${waiterName} restarts ICE itself`,
+          timeout: 40_000,
+        })
+        .toBe(true);
+      restore();
+      restore = null;
+
+      await expectVideoAdvancing(waiter, restarterName);
+      await expectVideoAdvancing(restarter, waiterName);
+      const after = await waiter.evaluate(() => ({
+        same: [...window.moimPeers.values()][0] === window.moimFirstPc,
+        ufrag: window.moimFirstPc.localDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1],
+      }));
+      expect(after.same, 'the same RTCPeerConnection').toBe(true);
+      expect(after.ufrag, 'new ICE credentials').not.toBe(before);
+      const offered = await restarter.evaluate(() => window.moimLog.some((line) => line.endsWith('have-local-offer')));
+      expect(offered, `${restarterName} made no offer`).toBe(false);
+    } finally {
+      if (restore) restore();
+      await server.stop();
+    }
+  });
 });
