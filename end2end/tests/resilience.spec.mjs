@@ -171,17 +171,15 @@ function watchConnection(page) {
 }
 
 test.describe('ICE restart', () => {
+  test.skip(process.getuid?.() !== 0, 'needs root (CAP_NET_ADMIN) to cut the network path between the browsers');
+  test.describe.configure({ timeout: 120_000 });
+
   test('a broken network path is repaired by an ICE restart on the same connection', async ({ browser }) => {
-    test.skip(process.getuid?.() !== 0, 'needs root (CAP_NET_ADMIN) to cut the network path between the browsers');
-    test.setTimeout(120_000);
     const server = ownServer(3104);
     await server.start();
     let restore = null;
     try {
-      const url = await server.newRoom();
-      const bob = await join(browser, url, 'Bob');
-      const alice = await join(browser, url, 'Alice');
-      await expectVideoAdvancing(alice, 'Bob');
+      const { alice, bob } = await aliceAndBob(browser, await server.newRoom());
       const before = await watchConnection(alice);
       await watchConnection(bob);
 
@@ -240,16 +238,11 @@ test.describe('ICE restart', () => {
   });
 
   test('when the side that restarts stops trying, the other side repairs the connection itself', async ({ browser }) => {
-    test.skip(process.getuid?.() !== 0, 'needs root (CAP_NET_ADMIN) to cut the network path between the browsers');
-    test.setTimeout(120_000);
     const server = ownServer(3110);
     await server.start();
     let restore = null;
     try {
-      const url = await server.newRoom();
-      const bob = await join(browser, url, 'Bob');
-      const alice = await join(browser, url, 'Alice');
-      await expectVideoAdvancing(alice, 'Bob');
+      const { alice, bob } = await aliceAndBob(browser, await server.newRoom());
       // The side with the larger peer id restarts ICE (peer.rs); each page
       // lists the other side's id.
       const otherId = (page) => page.evaluate(() => [...window.moimPeers.keys()][0]);

@@ -321,21 +321,22 @@ impl Peer {
         });
         self.on(&pc, "connectionstatechange", |peer, _| {
             let state = peer.pc.connection_state();
-            match state {
-                RtcPeerConnectionState::Failed | RtcPeerConnectionState::Disconnected => {
-                    if peer.down_since.get().is_none() {
-                        peer.down_since.set(Some(js_sys::Date::now()));
-                    }
+            let went_down = || {
+                if peer.down_since.get().is_none() {
+                    peer.down_since.set(Some(js_sys::Date::now()));
                 }
-                RtcPeerConnectionState::Connected => peer.down_since.set(None),
-                _ => {}
-            }
+            };
             match state {
                 RtcPeerConnectionState::Failed => {
+                    went_down();
                     peer.restart_ice();
                     peer.repair(REPAIR_RETRY);
                 }
-                RtcPeerConnectionState::Disconnected => peer.repair(DISCONNECTED_GRACE),
+                RtcPeerConnectionState::Disconnected => {
+                    went_down();
+                    peer.repair(DISCONNECTED_GRACE);
+                }
+                RtcPeerConnectionState::Connected => peer.down_since.set(None),
                 _ => {}
             }
             (peer.events.state)(state_name(state));
