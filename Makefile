@@ -12,13 +12,15 @@ endif
 
 .PHONY: setup build run test bench bench-call bench-restart
 
+# Views are type-erased in every build (always-erase-components in
+# Cargo.toml): cargo-leptos passes this flag to the builds it runs, and the
+# builds it does not run get the same one, or cargo would rebuild every
+# dependency for them.
+ERASED = --cfg erase_components
+
 # The release build. --precompress writes .br (brotli 11) and .gz beside
 # every static file, which the server sends as they are; cargo-leptos' gzip
 # is a fast one, so the .gz files are made again with gzip -9.
-# cargo-leptos builds release views type-erased (always-erase-components in
-# Cargo.toml) by passing this flag; the examples get the same one, or cargo
-# would rebuild every release dependency for them and again for the server.
-ERASED = --cfg erase_components
 RELEASE_BUILD = cargo leptos build --release --precompress && \
 	find target/site -type f ! -name '*.gz' ! -name '*.br' -exec gzip -9 -k -f {} +
 
@@ -35,10 +37,14 @@ run: setup
 	./target/release/moim
 
 # Rust unit and integration tests, then the browser tests against a dev build.
+# cargo-leptos builds only the client here: `cargo test` builds the server
+# binary the browser tests run (target/debug/moim), with the flag that
+# cargo-leptos gives dev builds, so every dependency is compiled once for
+# both (two feature sets and flags built them twice, ~10 min on 2 cores).
 test: setup
 	cargo fmt --check
-	cargo test --features ssr
-	cargo leptos build
+	cargo leptos build --frontend-only
+	RUSTFLAGS="$(ERASED)" cargo test --features ssr
 	cd end2end && npx playwright test
 
 # Every benchmark, each figure beside its budget (see BENCHMARKS.md).
