@@ -40,11 +40,15 @@
 //!   - `rooms.rs`: who is in which room, fan-out with bounded outboxes,
 //!     places kept for participants whose socket broke;
 //!   - `signal.rs`: the signaling websocket, one reader and one writer task;
-//!   - `access.rs`: room passwords (Argon2id), the brake on guessing, and
-//!     room settings kept in `data_dir/rooms/`;
+//!   - `edge.rs`: what every request must show first (a host name moim
+//!     serves; for anything that changes state, moim's own origin) and
+//!     the client's address;
+//!   - `access.rs`: room passwords (Argon2id, a few at a time), the brake on
+//!     guessing per address and room, and room settings kept in
+//!     `data_dir/rooms/`;
 //!   - `limit.rs`: the per-socket token bucket;
-//!   - `secret.rs`: the server key in `data_dir`, and the resume tokens and
-//!     host capabilities signed with it;
+//!   - `secret.rs`: the server key in `data_dir`, and the expiring resume
+//!     tokens and per-host capabilities signed with it;
 //!   - `turn.rs`: expiring TURN credentials (the TURN REST convention);
 //!   - `recordings.rs`: recordings on disk (chunks appended in order,
 //!     fsynced, quotas); `recording_routes.rs`: their HTTP side (start,

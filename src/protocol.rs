@@ -208,6 +208,8 @@ pub enum ClientMsg {
     Remove { id: PeerId },
     /// Host only: make another participant a host too.
     MakeHost { id: PeerId },
+    /// Host only: take another host's capability back.
+    RevokeHost { id: PeerId },
 }
 
 /// Everything the server may send to a browser.
@@ -242,6 +244,9 @@ pub enum ServerMsg {
     Settings { settings: RoomSettings },
     /// You were made a host; keep the token to come back as one.
     HostToken { token: String },
+    /// A fresh resume token in place of the one in `welcome`: tokens expire
+    /// a few minutes after their participant stops renewing them.
+    ResumeToken { token: String },
     /// Someone entered the room after you.
     PeerJoined { peer: PeerInfo },
     /// Someone left, closed the tab, or lost the connection.
@@ -294,6 +299,9 @@ pub enum ErrorCode {
     Removed,
     /// Only a host may do that.
     NotHost,
+    /// The room's settings cannot be read: it stays closed to everyone
+    /// until the server's operator mends them.
+    Unavailable,
     /// The room's settings do not allow it (screen sharing for hosts only).
     NotAllowed,
     /// The server is failing; try again.
@@ -330,8 +338,19 @@ impl ProtocolError {
 }
 
 /// The `type` values of [`ClientMsg`], to tell an unknown type from a malformed one.
-const CLIENT_TYPES: &[&str] =
-    &["join", "signal", "media", "ping", "leave", "set_password", "lock", "set_share", "remove", "make_host"];
+const CLIENT_TYPES: &[&str] = &[
+    "join",
+    "signal",
+    "media",
+    "ping",
+    "leave",
+    "set_password",
+    "lock",
+    "set_share",
+    "remove",
+    "make_host",
+    "revoke_host",
+];
 
 impl ClientMsg {
     /// Parses one text frame from a browser.

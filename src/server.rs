@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod config;
+pub mod edge;
 pub mod headers;
 pub mod limit;
 pub mod listen;
@@ -62,14 +63,21 @@ pub struct AppState {
     pub rejected: Arc<AtomicU64>,
     /// Signs resume tokens.
     pub secret: Arc<Secret>,
+    /// When this process started serving (ms since the Unix epoch): resume
+    /// tokens older than this come from before a restart.
+    pub started_ms: u64,
     /// Becomes true when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     /// Open signaling sockets, which shutdown waits for.
     pub sessions: Sessions,
-    /// Wrong room passwords per client address.
+    /// Wrong room passwords per client address and room.
     pub attempts: Arc<access::Attempts>,
+    /// Argon2 checks and hashes, a few at a time.
+    pub password_work: Arc<access::PasswordWork>,
     /// Uploaded recordings.
     pub recordings: Arc<recordings::Store>,
+    /// The host names and origins this server answers for.
+    pub names: Arc<edge::Names>,
 }
 
 impl AppState {
@@ -127,7 +135,7 @@ fn app(state: AppState) -> Router {
         )
         .route("/api/rooms/{room}/recordings/{id}/finish", post(recording_routes::finish))
         .route("/r/{room}/recordings", post(recording_routes::unlock))
-        .route("/r/{room}/recordings/{file}", get(recording_routes::file))
+        .route("/r/{room}/recordings/{file}", get(recording_routes::file).delete(recording_routes::delete))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -140,6 +148,8 @@ fn app(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(cache_headers))
+        // Refusals at the edge get the security headers too.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::guard))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
         // The built JS, WASM and CSS are sent precompressed (brotli 11, see
@@ -224,10 +234,13 @@ pub async fn run(
     let state = AppState {
         recordings: Arc::new(store),
         leptos: Arc::new(leptos_options(&config)),
+        names: Arc::new(edge::Names::new(&config)),
         secret: Arc::new(secret(&config)),
         rooms: Arc::new(Rooms::new(access::Store::new(&config.data_dir))),
         config: Arc::new(config),
         attempts: Arc::default(),
+        started_ms: secret::now_ms(),
+        password_work: Arc::default(),
         rejected: Arc::default(),
         shutdown: stopping.clone(),
         sessions: Sessions(Arc::new(live)),

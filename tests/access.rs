@@ -4,10 +4,10 @@
 mod support;
 
 use moim::{
-    protocol::{ClientMsg, ErrorCode, MediaState, RoomId, RoomSettings, ServerMsg, SharePolicy},
+    protocol::{ClientMsg, ErrorCode, MediaState, Resume, RoomId, RoomSettings, ServerMsg, SharePolicy},
     server::{config::Config, rooms::CLOSE_REMOVED},
 };
-use support::{join, temp_dir, Client, Server};
+use support::{join, rejoin, temp_dir, Client, Server};
 
 fn error_code(msg: ServerMsg) -> ErrorCode {
     match msg {
@@ -122,13 +122,13 @@ async fn a_locked_room_refuses_newcomers_but_not_its_host() {
 }
 
 #[tokio::test]
-async fn a_removed_participant_is_closed_and_kept_out_until_a_new_password() {
+async fn a_removed_participant_stays_out_by_every_path() {
     let server = Server::start().await;
     let room = RoomId::random();
     let (mut host, _) = host(&server, room).await;
     let mut troll = server.client().await;
     troll.send(&join_with(room, "Troll", None, None, Some("troll-device"))).await;
-    let ServerMsg::Welcome { you: troll_id, .. } = troll.recv().await else { panic!("no welcome") };
+    let ServerMsg::Welcome { you: troll_id, resume_token, .. } = troll.recv().await else { panic!("no welcome") };
     let _ = host.recv().await; // peer_joined
 
     host.send(&ClientMsg::Remove { id: troll_id }).await;
@@ -136,16 +136,54 @@ async fn a_removed_participant_is_closed_and_kept_out_until_a_new_password() {
     assert_eq!(u16::from(troll.closed().await.expect("a close frame").code), CLOSE_REMOVED);
     assert_eq!(host.recv().await, ServerMsg::PeerLeft { id: troll_id });
 
-    // Back from the same browser: refused.
+    // Back from the same browser, with the resume token, under another
+    // name, or from another browser with the token: refused.
+    let with_token = |name: &str, device: Option<&str>| {
+        let ClientMsg::Join { version, room, name, media, password, host_token, .. } = join(room, name) else {
+            unreachable!()
+        };
+        let resume = Some(Resume { id: troll_id, token: resume_token.clone() });
+        ClientMsg::Join { version, room, name, media, resume, password, host_token, device: device.map(Into::into) }
+    };
     let mut back = server.client().await;
     back.send(&join_with(room, "Troll", None, None, Some("troll-device"))).await;
     assert_eq!(error_code(back.recv().await), ErrorCode::Removed);
+    back.send(&with_token("Someone else", Some("troll-device"))).await;
+    assert_eq!(error_code(back.recv().await), ErrorCode::Removed);
+    back.send(&with_token("Troll", Some("a new browser"))).await;
+    assert_eq!(error_code(back.recv().await), ErrorCode::Removed);
 
-    // A new password is a fresh start: with it, they may come back.
+    // A new password is a fresh start, but only with it: neither the old
+    // token nor the old browser key gets past it.
     host.send(&ClientMsg::SetPassword { password: "new one".into() }).await;
     let _ = next_settings(&mut host).await;
+    back.send(&with_token("Troll", Some("troll-device"))).await;
+    assert_eq!(error_code(back.recv().await), ErrorCode::PasswordRequired, "the old resume token");
+    back.send(&join_with(room, "Troll", None, None, Some("troll-device"))).await;
+    assert_eq!(error_code(back.recv().await), ErrorCode::PasswordRequired, "the old browser key");
     back.send(&join_with(room, "Troll", Some("new one"), None, Some("troll-device"))).await;
-    assert!(matches!(back.recv().await, ServerMsg::Welcome { .. }));
+    assert!(matches!(back.recv().await, ServerMsg::Welcome { .. }), "given the new password, they may come back");
+}
+
+#[tokio::test]
+async fn a_lock_holds_for_everyone_not_in_the_room_now() {
+    let server = Server::with(Config { resume_grace_secs: 5, ..Config::default() }).await;
+    let room = RoomId::random();
+    let (mut host, _) = host(&server, room).await;
+    let (mut leaver, left) = server.entered(join(room, "Leaver")).await;
+    let (dropped, away) = server.entered(join(room, "Dropped")).await;
+    leaver.send(&ClientMsg::Leave).await;
+    let _ = leaver.closed().await;
+    drop(dropped); // a broken connection: its place is kept for the grace period
+    host.send(&ClientMsg::Lock { locked: true }).await;
+    assert!(next_settings(&mut host).await.locked);
+
+    let mut again = server.client().await;
+    again.send(&rejoin(room, "Leaver", left.you, &left.resume_token)).await;
+    assert_eq!(error_code(again.recv().await), ErrorCode::RoomLocked, "who left is a newcomer to the lock");
+    let mut back = server.client().await;
+    back.send(&rejoin(room, "Dropped", away.you, &away.resume_token)).await;
+    assert!(matches!(back.recv().await, ServerMsg::Welcome { resumed: true, .. }), "a reconnect keeps its place");
 }
 
 #[tokio::test]
@@ -176,6 +214,66 @@ async fn host_only_sharing_is_enforced_and_hosts_can_be_made() {
 }
 
 #[tokio::test]
+async fn a_host_can_take_another_hosts_capability_back() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut alice, alice_token) = host(&server, room).await;
+    let (mut bob, bob_id, _) = server.joined(room, "Bob").await;
+    let _ = alice.recv().await; // peer_joined
+    alice.send(&ClientMsg::MakeHost { id: bob_id }).await;
+    let ServerMsg::HostToken { token: bob_token } = bob.recv().await else { panic!("no host token") };
+    assert_ne!(bob_token, alice_token, "a capability of his own");
+    assert!(next_settings(&mut bob).await.hosts.contains(&bob_id));
+    let _ = next_settings(&mut alice).await;
+
+    alice.send(&ClientMsg::RevokeHost { id: bob_id }).await;
+    assert!(!next_settings(&mut bob).await.hosts.contains(&bob_id));
+    assert!(!next_settings(&mut alice).await.hosts.contains(&bob_id));
+    bob.send(&ClientMsg::Lock { locked: true }).await;
+    assert_eq!(error_code(bob.recv().await), ErrorCode::NotHost, "no longer a host");
+    // His token no longer makes him a host, from any tab; Alice's still does.
+    let mut tab = server.client().await;
+    tab.send(&join_with(room, "Bob's tab", None, Some(&bob_token), None)).await;
+    let ServerMsg::Welcome { host_token, settings, you, .. } = tab.recv().await else { panic!("no welcome") };
+    assert_eq!(host_token, None);
+    assert!(!settings.hosts.contains(&you));
+    alice.send(&ClientMsg::RevokeHost { id: alice_id(&settings) }).await;
+    let refused = loop {
+        // (After the tab's peer_joined.)
+        if let ServerMsg::Error { code, .. } = alice.recv().await {
+            break code;
+        }
+    };
+    assert_eq!(refused, ErrorCode::UnknownPeer, "not oneself");
+    let mut again = server.client().await;
+    again.send(&join_with(room, "Alice's tab", None, Some(&alice_token), None)).await;
+    assert!(matches!(again.recv().await, ServerMsg::Welcome { host_token: Some(_), .. }));
+}
+
+/// The one host in these settings.
+fn alice_id(settings: &RoomSettings) -> moim::protocol::PeerId {
+    settings.hosts[0]
+}
+
+#[tokio::test]
+async fn an_emptied_room_with_a_password_waits_for_its_host() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut host, token) = host(&server, room).await;
+    host.send(&ClientMsg::SetPassword { password: "ours".into() }).await;
+    let _ = next_settings(&mut host).await;
+    host.send(&ClientMsg::Leave).await;
+    let _ = host.closed().await;
+    let mut first = server.client().await;
+    first.send(&join_with(room, "First back", Some("ours"), None, None)).await;
+    let ServerMsg::Welcome { host_token, settings, .. } = first.recv().await else { panic!("no welcome") };
+    assert_eq!((host_token, settings.hosts), (None, vec![]), "the first one in is not made host");
+    let mut back = server.client().await;
+    back.send(&join_with(room, "Host", None, Some(&token), None)).await;
+    assert!(matches!(back.recv().await, ServerMsg::Welcome { host_token: Some(_), .. }));
+}
+
+#[tokio::test]
 async fn settings_survive_a_restart() {
     let data_dir = temp_dir();
     let config = Config { data_dir: data_dir.clone(), ..Config::default() };
@@ -195,5 +293,26 @@ async fn settings_survive_a_restart() {
     let mut host = second.client().await;
     host.send(&join_with(room, "Host", None, Some(&token), None)).await;
     assert!(matches!(host.recv().await, ServerMsg::Welcome { host_token: Some(_), .. }), "and so did the host");
+    let _ = std::fs::remove_dir_all(data_dir);
+}
+
+#[tokio::test]
+async fn a_room_whose_settings_cannot_be_read_stays_closed() {
+    let data_dir = temp_dir();
+    let room = RoomId::random();
+    std::fs::create_dir_all(data_dir.join("rooms")).unwrap();
+    // A damaged file, as a full disk or a crash of another program leaves it.
+    std::fs::write(data_dir.join("rooms").join(format!("{room}.json")), b"{\"password_hash\":\"$argon2id$v=19")
+        .unwrap();
+    let server = Server::with(Config { data_dir: data_dir.clone(), ..Config::default() }).await;
+    let mut guest = server.client().await;
+    guest.send(&join(room, "Guest")).await;
+    assert_eq!(error_code(guest.recv().await), ErrorCode::Unavailable, "not open with defaults");
+    let page = server.get(&format!("/r/{room}/recordings")).await;
+    assert!(page.contains("Enter it to see its recordings"), "the recordings stay closed too");
+    // Mended, the room opens (no restart needed).
+    std::fs::write(data_dir.join("rooms").join(format!("{room}.json")), b"{\"locked\":false}").unwrap();
+    let (_guest, welcome) = server.entered(join(room, "Guest")).await;
+    assert!(!welcome.resumed);
     let _ = std::fs::remove_dir_all(data_dir);
 }

@@ -157,3 +157,67 @@ async fn a_password_room_shows_its_recordings_only_after_the_password() {
     let page = server.request("GET", &format!("{}/recordings", room.path()), &[("cookie", &cookie)], b"").await;
     assert!(page.text().contains(id), "the page lists the recording");
 }
+
+/// `who` in `room` starts a recording; returns its chunk URL prefix and key.
+async fn start(server: &Server, room: RoomId, who: &support::Welcome) -> (String, String) {
+    let body = serde_json::json!({ "peer": who.you, "token": who.resume_token }).to_string();
+    let started = server.request("POST", &format!("/api/rooms/{room}/recordings"), &[], body.as_bytes()).await;
+    assert_eq!(started.status, 201, "{}", started.text());
+    let json = started.json();
+    let id = json["id"].as_str().unwrap().to_string();
+    (format!("/api/rooms/{room}/recordings/{id}"), json["upload_token"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn an_upload_key_dies_with_its_makers_removal() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut alice, _) = server.entered(support::join(room, "Alice")).await;
+    let (_bob, bob) = server.entered(support::join(room, "Bob")).await;
+    let (base, key) = start(&server, room, &bob).await;
+    assert_eq!(put(&server, &base, "0", &key, b"first").await.status, 200);
+    alice.send(&ClientMsg::Remove { id: bob.you }).await;
+    while alice.recv().await != (ServerMsg::PeerLeft { id: bob.you }) {}
+    let answer = put(&server, &base, "1", &key, b"more").await;
+    assert_eq!((answer.status, error(&answer)), (403, "removed".into()), "{}", answer.text());
+    let auth = format!("Bearer {key}");
+    let answer = server.request("POST", &format!("{base}/finish"), &[("authorization", &auth)], b"").await;
+    assert_eq!((answer.status, error(&answer)), (403, "removed".into()));
+}
+
+#[tokio::test]
+async fn a_stopped_recording_takes_nothing_more() {
+    let server = Server::start().await;
+    let (_room, base, key, _alice) = recording(&server).await;
+    assert_eq!(put(&server, &base, "0", &key, b"first").await.status, 200);
+    let auth = format!("Bearer {key}");
+    let answer = server.request("POST", &format!("{base}/finish"), &[("authorization", &auth)], b"").await;
+    assert_eq!(answer.status, 200);
+    for n in ["0", "1"] {
+        let answer = put(&server, &base, n, &key, b"late").await;
+        assert_eq!((answer.status, error(&answer)), (409, "finished".into()), "chunk {n}");
+    }
+}
+
+#[tokio::test]
+async fn only_a_host_deletes_a_recording() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (_alice, alice) = server.entered(support::join(room, "Alice")).await;
+    let (_bob, bob) = server.entered(support::join(room, "Bob")).await;
+    let (base, key) = start(&server, room, &alice).await;
+    assert_eq!(put(&server, &base, "0", &key, b"first").await.status, 200);
+    let id = base.rsplit('/').next().unwrap();
+    let file = format!("/r/{room}/recordings/{id}.webm");
+    let bobs = format!("Bearer {}", bob.resume_token);
+    for auth in [None, Some(bobs.as_str()), Some("Bearer 00.00")] {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let answer = server.request("DELETE", &file, &headers, b"").await;
+        assert_eq!((answer.status, error(&answer)), (403, "not_host".into()), "{auth:?}");
+    }
+    let host = format!("Bearer {}", alice.host_token.expect("Alice opened the room"));
+    let answer = server.request("DELETE", &file, &[("authorization", &host)], b"").await;
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    assert_eq!(server.request("GET", &file, &[], b"").await.status, 404);
+    assert!(!server.get(&format!("/r/{room}/recordings")).await.contains(id), "gone from the page");
+}

@@ -151,6 +151,15 @@ test('host-only screen sharing: the button is disabled for others, a running sha
   await expectVideoAdvancing(bob, "Alice's screen");
   await panel.getByRole('button', { name: 'Make Bob a host' }).click();
   await expect(bob.getByRole('button', { name: 'Share screen' })).toBeEnabled();
+  expect(await bob.evaluate((room) => localStorage.getItem(`moim-host-${room}`), url.split('/').pop())).toBeTruthy();
+
+  // Taken back, Bob is a guest again, and his browser forgets the capability.
+  await panel.getByRole('button', { name: 'Take host away from Bob' }).click();
+  await expect(bob.getByRole('button', { name: 'Share screen' })).toBeDisabled();
+  await expect(panel.getByRole('button', { name: 'Make Bob a host' })).toBeVisible();
+  await expect
+    .poll(() => bob.evaluate((room) => localStorage.getItem(`moim-host-${room}`), url.split('/').pop()))
+    .toBeNull();
 });
 
 test('a full room refuses one more person with a clear message', async ({ browser }) => {

@@ -75,6 +75,20 @@ test('a recording shows REC to everyone, is offered for download and plays', asy
   expect((await ranged.body()).length).toBe(100);
   const [saved] = await Promise.all([list.waitForEvent('download'), item.getByRole('link', { name: 'Download' }).click()]);
   expect(saved.suggestedFilename()).toMatch(/^moim-[0-9a-f]{8}-.*\.webm$/);
+
+  // Only a host's browser offers Delete, and it asks first.
+  await expect(item.getByRole('button', { name: /^Delete/ })).toHaveCount(0);
+  const hostPage = await alice.context().newPage();
+  await hostPage.goto(`${url}/recordings`);
+  const mine = hostPage.getByRole('article', { name: /^Recording by Alice on / });
+  const remove = mine.getByRole('button', { name: /^Delete: Recording by Alice on / });
+  hostPage.once('dialog', (dialog) => dialog.dismiss());
+  await remove.click();
+  await expect(mine).toHaveCount(1);
+  hostPage.once('dialog', (dialog) => dialog.accept());
+  await remove.click();
+  await expect(hostPage.getByText('Nothing has been recorded in this meeting yet.')).toBeVisible();
+  expect((await list.request.get(src)).status()).toBe(404);
 });
 
 test('a tab closed while recording leaves a recording on the server that plays', async ({ browser, page }) => {

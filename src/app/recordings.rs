@@ -150,6 +150,7 @@ fn List(room: RoomId, items: Vec<RecordingItem>) -> impl IntoView {
             let label = format!("Recording by {} on {date} at {time} UTC", item.by);
             let note = (!item.finished).then_some(" (not stopped: cut off, or still recording)");
             let video_label = label.clone();
+            let label_for_delete = label.clone();
             view! {
                 <article class="recording" aria-label=label>
                     <video controls preload="metadata" src=src aria-label=video_label></video>
@@ -159,11 +160,54 @@ fn List(room: RoomId, items: Vec<RecordingItem>) -> impl IntoView {
                         {clock(item.duration_ms)}" · "{size(item.bytes)}{note}
                     </p>
                     <a href=download download=recording_file_name(room, item.started_ms)>"Download"</a>
+                    <DeleteButton room id=item.id label=label_for_delete/>
                 </article>
             }
         })
         .collect_view();
     view! { <div class="recording-list">{rows}</div> }.into_any()
+}
+
+/// Delete, for a browser that holds the room's host capability. The page
+/// is the same for everyone when the server renders it; the button appears
+/// once the page runs and finds the capability in this browser's storage.
+#[component]
+fn DeleteButton(room: RoomId, id: Uuid, label: String) -> impl IntoView {
+    let token = RwSignal::new(None::<String>);
+    let problem = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| token.set(crate::client::call::host_token(room)));
+    let delete = move |_| {
+        let Some(token) = token.get_untracked() else { return };
+        #[cfg(feature = "hydrate")]
+        let sure = web_sys::window()
+            .and_then(|w| w.confirm_with_message("Delete this recording for everyone? This cannot be undone.").ok());
+        #[cfg(feature = "hydrate")]
+        if sure != Some(true) {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::client::upload::delete(room, id, &token).await {
+                Ok(()) => {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().reload();
+                    }
+                }
+                Err(why) => problem.set(Some(format!("Could not delete it: {why}."))),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (room, id, token, problem);
+    };
+    view! {
+        <Show when=move || token.with(Option::is_some)>
+            <button type="button" class="control small danger" aria-label=format!("Delete: {label}") on:click=delete>
+                "Delete"
+            </button>
+        </Show>
+        {move || problem.get().map(|p| view! { <p class="notice" role="alert">{p}</p> })}
+    }
 }
 
 #[component]

@@ -117,7 +117,18 @@ fn Person(state: CallState, call: CallHandle, remote: Remote) -> impl IntoView {
             <Show when=is_host><span class="tag">"Host"</span></Show>
             <Show when=move || i_am_host()>
                 <span class="actions">
-                    <Show when=move || !is_host()>
+                    <Show
+                        when=move || !is_host()
+                        fallback=move || view! {
+                            <button
+                                class="control small"
+                                aria-label=move || format!("Take host away from {}", name.get())
+                                on:click=move |_| _ = call.run(|c| c.revoke_host(id))
+                            >
+                                "Take host away"
+                            </button>
+                        }
+                    >
                         <button
                             class="control small"
                             aria-label=move || format!("Make {} a host", name.get())

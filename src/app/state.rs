@@ -268,6 +268,7 @@ impl ServerCall {
     pub fn set_share(&self, share: SharePolicy) {}
     pub fn remove(&self, id: PeerId) {}
     pub fn make_host(&self, id: PeerId) {}
+    pub fn revoke_host(&self, id: PeerId) {}
     pub fn start_recording(&self) {}
     pub fn stop_recording(&self) {}
 }

@@ -104,6 +104,12 @@ fn keep_host_token(room: crate::protocol::RoomId, token: &str) {
     }
 }
 
+fn forget_host_token(room: crate::protocol::RoomId) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(&host_key(room));
+    }
+}
+
 /// This browser's lasting random key (what a host's removal bans).
 pub(crate) fn device_key() -> Option<String> {
     const KEY: &str = "moim-device";
@@ -305,6 +311,11 @@ impl Call {
             }
             ServerMsg::Settings { settings } => self.apply_settings(settings),
             ServerMsg::HostToken { token } => keep_host_token(state.room, &token),
+            ServerMsg::ResumeToken { token } => {
+                if let Some(resume) = self.0.resume.borrow_mut().as_mut() {
+                    resume.token = token;
+                }
+            }
             ServerMsg::Pong => {}
             ServerMsg::Error { code, message } => match code {
                 // Asked again on the prejoin form, with the camera still on.
@@ -317,11 +328,17 @@ impl Call {
                     }
                     state.notice.set(Some(sentence(&message)));
                 }
+                // Not yet in: the server had too many passwords to check.
+                ErrorCode::RateLimited if !self.0.welcomed.get() => {
+                    state.notice.set(Some(sentence(&message)));
+                    self.join_again_soon();
+                }
                 ErrorCode::RoomFull
                 | ErrorCode::Version
                 | ErrorCode::BadName
                 | ErrorCode::AlreadyJoined
-                | ErrorCode::RoomLocked => {
+                | ErrorCode::RoomLocked
+                | ErrorCode::Unavailable => {
                     self.release();
                     state.stage.set(Stage::Refused(sentence(&message)));
                 }

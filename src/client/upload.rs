@@ -217,6 +217,21 @@ impl From<String> for Failure {
     }
 }
 
+/// Deletes a recording of `room` with the room's host capability
+/// (`DELETE /r/<room>/recordings/<id>.webm`); the error is the server's
+/// sentence.
+pub async fn delete(room: RoomId, id: Uuid, host_token: &str) -> Result<(), String> {
+    let headers = Headers::new().map_err(|e| js_error(&e))?;
+    headers.set("authorization", &format!("Bearer {host_token}")).map_err(|e| js_error(&e))?;
+    let url = format!("{}/recordings/{id}.webm", room.path());
+    let response = request("DELETE", &url, Some(&headers), &JsValue::NULL).await?;
+    if response.ok() {
+        return Ok(());
+    }
+    let text = text(&response).await;
+    Err(refusal(&text).map_or_else(|| format!("the server answered {}", response.status()), |r| r.message))
+}
+
 fn refusal(body: &str) -> Option<Refusal> {
     serde_json::from_str(body).ok()
 }

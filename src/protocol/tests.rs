@@ -31,6 +31,7 @@ fn every_client_msg() -> Vec<ClientMsg> {
         ClientMsg::SetShare { share: SharePolicy::Host },
         ClientMsg::Remove { id: peer() },
         ClientMsg::MakeHost { id: peer() },
+        ClientMsg::RevokeHost { id: peer() },
         ClientMsg::Signal {
             to: peer(),
             signal: Signal::Description { sdp_type: "offer".into(), sdp: "v=0\r\n".into() },
@@ -79,6 +80,7 @@ fn every_server_msg() -> Vec<ServerMsg> {
         },
         ServerMsg::Settings { settings: RoomSettings::default() },
         ServerMsg::HostToken { token: "cd".repeat(32) },
+        ServerMsg::ResumeToken { token: format!("1796601600000.{}", "ab".repeat(32)) },
         ServerMsg::PeerJoined { peer: info },
         ServerMsg::PeerLeft { id: peer() },
         ServerMsg::Signal {

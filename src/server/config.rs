@@ -34,8 +34,14 @@ pub struct Config {
     pub relay_only: bool,
     /// The most participants in one room (the full mesh grows as n²).
     pub room_capacity: usize,
-    /// Origins, besides the page's own, allowed to open the signaling socket
-    /// (for example `https://meet.example.org` behind a proxy that rewrites Host).
+    /// The origin browsers reach this server by, `https://meet.example.org`
+    /// (scheme, name and port if not the scheme's default). Needed when moim
+    /// is reached by a name rather than an address: other host names are
+    /// refused (see `server/edge.rs`).
+    pub public_origin: Option<String>,
+    /// Origins, besides the page's own and `public_origin`, whose pages may
+    /// open the signaling socket and send forms (their host names are
+    /// served too).
     pub allowed_origins: Vec<String>,
     /// Seconds a socket may stay silent before it is dropped. Clients ping
     /// every 15 s, so this only removes dead connections.
@@ -51,6 +57,10 @@ pub struct Config {
     /// Seconds a participant whose socket dropped keeps its place (and its
     /// peers their connections to it) while it reconnects.
     pub resume_grace_secs: u64,
+    /// Seconds a resume token lasts past the grace period once its
+    /// participant stops renewing it (by leaving or losing the connection):
+    /// room for a server restart or a slow reconnect.
+    pub resume_token_secs: u64,
     /// Where the server keeps what must outlive a restart (its secret key,
     /// and the settings of rooms that have any).
     pub data_dir: PathBuf,
@@ -87,6 +97,7 @@ impl Default for Config {
             turn: None,
             relay_only: false,
             room_capacity: 8,
+            public_origin: None,
             allowed_origins: Vec::new(),
             idle_timeout_secs: 45,
             join_timeout_secs: 10,
@@ -94,6 +105,7 @@ impl Default for Config {
             rate_per_sec: 50,
             rate_burst: 200,
             resume_grace_secs: 20,
+            resume_token_secs: 180,
             data_dir: PathBuf::from("data"),
             behind_proxy: false,
             recordings: RecordingSettings::default(),
@@ -108,17 +120,24 @@ pub enum ConfigError {
     Read { path: String, source: std::io::Error },
     #[error("{path} is not valid moim settings: {source}")]
     Parse { path: String, source: toml::de::Error },
+    #[error("{path}: {origin:?} is not an origin; write it as https://meet.example.org")]
+    Origin { path: String, origin: String },
 }
 
 impl Config {
     /// Reads a settings file. A missing file means the defaults.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text).map_err(|source| ConfigError::Parse { path: shown, source }),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(source) => Err(ConfigError::Read { path: shown, source }),
+        let config = match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text).map_err(|source| ConfigError::Parse { path: shown.clone(), source })?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Self::default(),
+            Err(source) => return Err(ConfigError::Read { path: shown, source }),
+        };
+        let origins = config.public_origin.iter().chain(&config.allowed_origins);
+        if let Some(bad) = origins.into_iter().find(|o| super::edge::Origin::parse(o).is_none()) {
+            return Err(ConfigError::Origin { path: shown, origin: bad.clone() });
         }
+        Ok(config)
     }
 
     pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
@@ -135,6 +154,17 @@ impl Config {
 
     pub fn resume_grace(&self) -> Duration {
         Duration::from_secs(self.resume_grace_secs)
+    }
+
+    /// How long a resume token lasts from when it was made.
+    pub fn resume_lifetime(&self) -> Duration {
+        self.resume_grace() + Duration::from_secs(self.resume_token_secs.max(1))
+    }
+
+    /// How old a participant's token may grow before the server makes it a
+    /// new one: well within its lifetime.
+    pub fn resume_renewal(&self) -> Duration {
+        (self.resume_lifetime() / 3).min(Duration::from_secs(60))
     }
 }
 

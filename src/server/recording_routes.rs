@@ -10,8 +10,9 @@
 //!   cookie that the recordings page sets once the password was given.
 
 use super::{
+    edge::client_ip,
     recordings::{Meta, StoreError, MAX_CHUNK_BYTES},
-    signal::client_ip,
+    secret::now_ms,
     AppState,
 };
 use crate::protocol::{PeerId, RoomId};
@@ -99,12 +100,15 @@ pub async fn start(State(state): State<AppState>, Path(room): Path<String>, body
         return refuse(StatusCode::BAD_REQUEST, "malformed", text, None);
     };
     let name = state.rooms.member_name(room, request.peer);
-    let Some(name) = name.filter(|_| state.secret.verify_resume(room, request.peer, &request.token)) else {
+    let fresh = |issued: u64| now_ms().saturating_sub(issued) <= state.config.resume_lifetime().as_millis() as u64;
+    let proven = state.secret.verify_resume(room, request.peer, &request.token).is_some_and(fresh);
+    let Some(name) = name.filter(|_| proven) else {
         let text = "only a participant who is in the meeting may record it".to_string();
         return refuse(StatusCode::FORBIDDEN, "not_in_room", text, None);
     };
     let store = state.recordings.clone();
-    match blocking(move || store.create(room, name)).await {
+    let by = request.peer;
+    match blocking(move || store.create(room, name, by)).await {
         Ok(meta) => {
             let upload_token = state.secret.upload_token(meta.id);
             (StatusCode::CREATED, Json(Started { id: meta.id, upload_token })).into_response()
@@ -113,12 +117,31 @@ pub async fn start(State(state): State<AppState>, Path(room): Path<String>, body
     }
 }
 
-fn authorized(state: &AppState, id: Uuid, headers: &HeaderMap) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|token| state.secret.verify_upload(id, token))
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// Why a chunk or a stop may not touch this recording, if it may not: it
+/// must carry the recording's upload key, and its maker must not have been
+/// removed from the room since (a key dies with that).
+async fn upload_refused(state: &AppState, room: RoomId, id: Uuid, headers: &HeaderMap) -> Option<Response> {
+    if !bearer(headers).is_some_and(|token| state.secret.verify_upload(id, token)) {
+        return Some(refuse(
+            StatusCode::FORBIDDEN,
+            "bad_key",
+            "this upload key is not for this recording".into(),
+            None,
+        ));
+    }
+    let store = state.recordings.clone();
+    let maker = tokio::task::spawn_blocking(move || store.video(room, id)).await.ok().flatten();
+    let Some((_, meta)) = maker else { return Some(unknown()) };
+    let stored = state.rooms.settings(room).await;
+    if meta.by_peer.is_some_and(|peer| stored.is_removed(peer, None)) {
+        let text = "a host removed the participant who made this recording".to_string();
+        return Some(refuse(StatusCode::FORBIDDEN, "removed", text, None));
+    }
+    None
 }
 
 #[derive(Serialize)]
@@ -147,8 +170,8 @@ pub async fn chunk(
     let Ok(n) = n.parse::<u64>() else {
         return refuse(StatusCode::BAD_REQUEST, "malformed", "a chunk number is a whole number".into(), None);
     };
-    if !authorized(&state, id, &headers) {
-        return refuse(StatusCode::FORBIDDEN, "bad_key", "this upload key is not for this recording".into(), None);
+    if let Some(refused) = upload_refused(&state, room, id, &headers).await {
+        return refused;
     }
     let duration = headers.get(DURATION_HEADER).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0);
     let Ok(bytes) = to_bytes(body, MAX_CHUNK_BYTES).await else { return StoreError::TooLarge.into_response() };
@@ -166,8 +189,8 @@ pub async fn finish(
     headers: HeaderMap,
 ) -> Response {
     let (Some(room), Ok(id)) = (parse_room(&room), Uuid::try_parse(&id)) else { return unknown() };
-    if !authorized(&state, id, &headers) {
-        return refuse(StatusCode::FORBIDDEN, "bad_key", "this upload key is not for this recording".into(), None);
+    if let Some(refused) = upload_refused(&state, room, id, &headers).await {
+        return refused;
     }
     let store = state.recordings.clone();
     match blocking(move || store.finish(room, id)).await {
@@ -184,7 +207,11 @@ fn viewer_cookie(room: RoomId) -> String {
 /// Whether the request may see the recordings of `room`: always when the
 /// room has no password, else with the cookie from [`unlock`].
 pub async fn may_view(state: &AppState, room: RoomId, headers: &HeaderMap) -> bool {
-    let Some(hash) = state.rooms.settings(room).await.password_hash else { return true };
+    let stored = state.rooms.settings(room).await;
+    if stored.unreadable {
+        return false;
+    }
+    let Some(hash) = stored.password_hash else { return true };
     let name = viewer_cookie(room);
     headers
         .get_all(header::COOKIE)
@@ -241,6 +268,28 @@ pub async fn file(
     response
 }
 
+/// `DELETE /r/{room}/recordings/{id}.webm`: a host deletes a recording,
+/// with the room's host capability as `Authorization: Bearer …`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((room, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let id = file.strip_suffix(".webm").and_then(|id| Uuid::try_parse(id).ok());
+    let (Some(room), Some(id)) = (parse_room(&room), id) else { return unknown() };
+    let stored = state.rooms.settings(room).await;
+    let grant = bearer(&headers).and_then(|token| state.secret.verify_host(room, token));
+    if stored.unreadable || stored.host_grant(grant).is_none() {
+        let text = "only a host of this meeting may delete its recordings".to_string();
+        return refuse(StatusCode::FORBIDDEN, "not_host", text, None);
+    }
+    let store = state.recordings.clone();
+    match blocking(move || store.delete(room, id)).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct Unlock {
     #[serde(default)]
@@ -263,20 +312,20 @@ pub async fn unlock(
         return Redirect::to(&page).into_response();
     };
     let ip = client_ip(peer.ip(), &headers, state.config.behind_proxy);
-    if let Err(wait) = state.attempts.check(ip) {
+    let Ok(ticket) = state.password_work.reserve() else {
+        return Redirect::to(&format!("{page}?error=wait&secs=1")).into_response();
+    };
+    if let Err(wait) = state.attempts.begin(ip, room) {
         return Redirect::to(&format!("{page}?error=wait&secs={}", wait.as_secs() + 1)).into_response();
     }
     let password = form.password;
     let checked = hash.clone();
     let right = password.len() <= crate::protocol::MAX_PASSWORD_BYTES
-        && tokio::task::spawn_blocking(move || super::access::verify_password(&checked, &password))
-            .await
-            .unwrap_or(false);
+        && ticket.run(move || super::access::verify_password(&checked, &password)).await.unwrap_or(false);
     if !right {
-        state.attempts.failed(ip);
         return Redirect::to(&format!("{page}?error=wrong")).into_response();
     }
-    state.attempts.succeeded(ip);
+    state.attempts.succeeded(ip, room);
     let cookie = format!(
         "{}={}; Path={}; HttpOnly; SameSite=Strict{}",
         viewer_cookie(room),

@@ -5,7 +5,7 @@
 //! Every name is a UUID the server made; nothing from a client becomes a path.
 //!
 //! A chunk is appended and fsynced, then `meta.json` is replaced (written
-//! aside, fsynced, renamed) with the new count. Chunks are numbered from 0:
+//! aside, fsynced, renamed, the folder fsynced) with the new count. Chunks are numbered from 0:
 //! a repeated chunk (a retry whose answer was lost) is accepted and not
 //! written again, a chunk after a gap is refused with the number expected,
 //! so the uploader knows what to resend. If the server dies between the two
@@ -20,7 +20,10 @@
 //! pool, one recording at a time (a lock per recording), so retries that
 //! overlap cannot interleave their bytes.
 
-use crate::{protocol::RoomId, webm::DurationField};
+use crate::{
+    protocol::{PeerId, RoomId},
+    webm::DurationField,
+};
 use serde::{Deserialize, Serialize};
 use std::{
     collections::HashMap,
@@ -48,6 +51,9 @@ pub struct Meta {
     pub room: RoomId,
     /// The name of the participant who recorded it.
     pub by: String,
+    /// That participant's id: its upload key dies with its removal.
+    #[serde(default)]
+    pub by_peer: Option<PeerId>,
     /// When it began, in milliseconds since the Unix epoch (server clock).
     pub started_ms: u64,
     /// How long it runs, as its recorder last reported.
@@ -140,12 +146,13 @@ impl Store {
 
     /// Starts a recording of `room` by `by`. Refused when the room or the
     /// server has no space left.
-    pub fn create(&self, room: RoomId, by: String) -> Result<Meta, StoreError> {
+    pub fn create(&self, room: RoomId, by: String, by_peer: PeerId) -> Result<Meta, StoreError> {
         self.check_space(room, 0)?;
         let meta = Meta {
             id: Uuid::new_v4(),
             room,
             by,
+            by_peer: Some(by_peer),
             started_ms: now_ms(),
             duration_ms: 0,
             chunks: 0,
@@ -155,6 +162,12 @@ impl Store {
         };
         let folder = self.folder(room, meta.id);
         fs::create_dir_all(&folder)?;
+        // The new folders' entries are durable before anything in them is
+        // acknowledged: the room's folder in the store, the recording's in
+        // the room's.
+        for dir in folder.ancestors().skip(1).take(2) {
+            sync_dir(dir)?;
+        }
         File::create(folder.join(VIDEO))?.sync_all()?;
         write_meta(&folder, &meta)?;
         Ok(meta)
@@ -189,11 +202,12 @@ impl Store {
         let _one_at_a_time = lock(&writer);
         let folder = self.folder(room, id);
         let mut meta = read_meta(&folder).map_err(|_| StoreError::Unknown)?;
-        if n < meta.chunks {
-            return Ok(meta);
-        }
+        // A stopped recording takes nothing more: its key has done its work.
         if meta.finished {
             return Err(StoreError::Finished);
+        }
+        if n < meta.chunks {
+            return Ok(meta);
         }
         if n > meta.chunks {
             return Err(StoreError::Gap { got: n, expected: meta.chunks });
@@ -212,6 +226,7 @@ impl Store {
                 file.write_all(&whole)?;
                 file.sync_all()?;
                 fs::rename(&tmp, &path)?;
+                sync_dir(&folder)?;
                 meta.bytes = whole.len() as u64;
                 meta.duration_field = Some(field);
             }
@@ -226,6 +241,12 @@ impl Store {
                 file.sync_data()?;
                 meta.bytes += bytes.len() as u64;
             }
+        }
+        // tests/crash.rs kills a debug server here: the chunk is on disk,
+        // its record is not.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("MOIM_TEST_CRASH_BEFORE_META").is_some() {
+            std::process::abort();
         }
         meta.chunks += 1;
         write_meta(&folder, &meta)?;
@@ -262,11 +283,30 @@ impl Store {
         Ok(meta)
     }
 
+    /// Deletes a recording and gives its space back.
+    pub fn delete(&self, room: RoomId, id: Uuid) -> Result<(), StoreError> {
+        let writer = self.writer(id);
+        let _one_at_a_time = lock(&writer);
+        let folder = self.folder(room, id);
+        let meta = read_meta(&folder).map_err(|_| StoreError::Unknown)?;
+        fs::remove_dir_all(&folder)?;
+        if let Some(parent) = folder.parent() {
+            sync_dir(parent)?;
+        }
+        let mut usage = lock(&self.usage);
+        let used = usage.rooms.entry(room).or_default();
+        *used = used.saturating_sub(meta.bytes);
+        usage.total = usage.total.saturating_sub(meta.bytes);
+        drop(usage);
+        lock(&self.writing).remove(&id);
+        Ok(())
+    }
+
     /// The recordings of a room, newest first.
     pub fn list(&self, room: RoomId) -> Vec<Meta> {
         let mut all = metas_in(&self.dir.join(room.0.as_hyphenated().to_string()));
         all.retain(|m| m.room == room);
-        all.sort_by(|a, b| b.started_ms.cmp(&a.started_ms));
+        all.sort_by_key(|m| std::cmp::Reverse(m.started_ms));
         all
     }
 
@@ -286,12 +326,18 @@ fn read_meta(folder: &Path) -> io::Result<Meta> {
     serde_json::from_slice(&bytes).map_err(io::Error::other)
 }
 
+/// Makes a directory's entries (a new, renamed or removed file) durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
 fn write_meta(folder: &Path, meta: &Meta) -> io::Result<()> {
     let tmp = folder.join("meta.tmp");
     let mut file = File::create(&tmp)?;
     file.write_all(&serde_json::to_vec(meta).map_err(io::Error::other)?)?;
     file.sync_all()?;
-    fs::rename(&tmp, folder.join(META))
+    fs::rename(&tmp, folder.join(META))?;
+    sync_dir(folder)
 }
 
 #[cfg(test)]
@@ -307,7 +353,7 @@ mod tests {
         let dir = tempdir();
         let store = store(&dir);
         let room = RoomId::random();
-        let meta = store.create(room, "Ada".into()).unwrap();
+        let meta = store.create(room, "Ada".into(), PeerId::random()).unwrap();
         store.append(room, meta.id, 0, b"aaa", 1000).unwrap();
         store.append(room, meta.id, 0, b"aaa", 1000).unwrap();
         let err = store.append(room, meta.id, 2, b"ccc", 3000).unwrap_err();
@@ -318,8 +364,12 @@ mod tests {
         assert_eq!(fs::read(path).unwrap(), b"aaabb");
         store.finish(room, meta.id).unwrap();
         assert!(matches!(store.append(room, meta.id, 2, b"c", 3000), Err(StoreError::Finished)));
+        assert!(matches!(store.append(room, meta.id, 0, b"aaa", 1000), Err(StoreError::Finished)), "not even a repeat");
         assert_eq!(store.list(room).len(), 1);
         assert!(store.video(RoomId::random(), meta.id).is_none(), "found only under its own room");
+        store.delete(room, meta.id).unwrap();
+        assert!(store.list(room).is_empty());
+        assert!(matches!(store.delete(room, meta.id), Err(StoreError::Unknown)));
     }
 
     #[test]
@@ -328,18 +378,18 @@ mod tests {
         let room = RoomId::random();
         {
             let store = store(&dir);
-            let meta = store.create(room, "Ada".into()).unwrap();
+            let meta = store.create(room, "Ada".into(), PeerId::random()).unwrap();
             store.append(room, meta.id, 0, &[0; 900], 0).unwrap();
             assert!(matches!(store.append(room, meta.id, 1, &[0; 200], 0), Err(StoreError::RoomFull(_))));
         }
         let store = store(&dir);
-        let again = store.create(room, "Ada".into()).unwrap();
+        let again = store.create(room, "Ada".into(), PeerId::random()).unwrap();
         let refused = store.append(room, again.id, 0, &[0; 200], 0);
         assert!(matches!(refused, Err(StoreError::RoomFull(_))), "usage is counted at start");
         let other = RoomId::random();
-        let meta = store.create(other, "Bo".into()).unwrap();
+        let meta = store.create(other, "Bo".into(), PeerId::random()).unwrap();
         store.append(other, meta.id, 0, &[0; 900], 0).unwrap();
-        let third = store.create(RoomId::random(), "Cy".into()).unwrap();
+        let third = store.create(RoomId::random(), "Cy".into(), PeerId::random()).unwrap();
         assert!(matches!(store.append(third.room, third.id, 0, &[0; 300], 0), Err(StoreError::ServerFull(_))));
     }
 
@@ -348,7 +398,7 @@ mod tests {
         let dir = tempdir();
         let store = store(&dir);
         let room = RoomId::random();
-        let meta = store.create(room, "Ada".into()).unwrap();
+        let meta = store.create(room, "Ada".into(), PeerId::random()).unwrap();
         store.append(room, meta.id, 0, b"aaa", 0).unwrap();
         let (path, _) = store.video(room, meta.id).unwrap();
         // A crash after the append but before meta.json was replaced.
@@ -362,7 +412,7 @@ mod tests {
         let dir = tempdir();
         let store = store(&dir);
         let room = RoomId::random();
-        let meta = store.create(room, "Ada".into()).unwrap();
+        let meta = store.create(room, "Ada".into(), PeerId::random()).unwrap();
         let head = crate::webm::chromium_head();
         let first = store.append(room, meta.id, 0, &head[..20], 1000).unwrap();
         assert_eq!(first.duration_field, None, "not enough of the header yet");

@@ -19,6 +19,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 use tokio::sync::{mpsc, Notify};
+use uuid::Uuid;
 
 /// Encoded messages on their way to one socket.
 ///
@@ -78,16 +79,17 @@ pub struct Member {
     pub info: PeerInfo,
     socket: Socket,
     parked: Option<Parked>,
-    /// Joined with the host capability, or was given it.
-    host: bool,
+    /// The host capability it joined with or was given (see
+    /// `Secret::host_token`), while it is a host.
+    host: Option<Uuid>,
     /// The browser key it joined with (what a removal bans).
     device: Option<String>,
 }
 
 /// How a participant was let in (see `Connection::admit` in signal.rs).
 pub struct Entry {
-    /// Showed the host capability.
-    pub host: bool,
+    /// Showed this host capability, not taken back.
+    pub host: Option<Uuid>,
     pub device: Option<String>,
     /// Showed a valid resume token: was admitted before.
     pub returning: bool,
@@ -101,7 +103,8 @@ pub struct Admitted {
     pub peers: Vec<PeerInfo>,
     pub resumed: bool,
     pub settings: RoomSettings,
-    pub host: bool,
+    /// The host capability to hand over in `welcome`.
+    pub host: Option<Uuid>,
 }
 
 /// Why `join` was refused.
@@ -132,13 +135,15 @@ pub enum HostError {
     NotHost,
     #[error("peer {0} is not in your room")]
     UnknownPeer(PeerId),
+    #[error("peer {0} is not a host")]
+    NotAHost(PeerId),
 }
 
 impl HostError {
     pub fn code(self) -> ErrorCode {
         match self {
             Self::NotHost => ErrorCode::NotHost,
-            Self::UnknownPeer(_) => ErrorCode::UnknownPeer,
+            Self::UnknownPeer(_) | Self::NotAHost(_) => ErrorCode::UnknownPeer,
         }
     }
 }
@@ -189,10 +194,12 @@ impl Rooms {
             return stored.clone();
         }
         let store = self.store.clone();
-        let loaded = tokio::task::spawn_blocking(move || store.load(room)).await.unwrap_or_default();
+        let loaded =
+            tokio::task::spawn_blocking(move || store.load(room)).await.unwrap_or_else(|_| Stored::unreadable());
         // Defaults are cached only once someone is in (see `join`): joins
-        // refused from made-up rooms must not grow memory.
-        if loaded == Stored::default() {
+        // refused from made-up rooms must not grow memory. Unreadable ones
+        // are read again each time, so a mended file counts at once.
+        if loaded.is_default() || loaded.unreadable {
             return loaded;
         }
         self.lock_settings().entry(room).or_insert(loaded).clone()
@@ -211,7 +218,7 @@ impl Rooms {
     /// Drops the cached settings of a room nobody is in, if they are the defaults.
     fn forget(&self, room: RoomId) {
         let mut settings = self.lock_settings();
-        if settings.get(&room).is_some_and(|s| *s == Stored::default()) {
+        if settings.get(&room).is_some_and(Stored::is_default) {
             settings.remove(&room);
         }
     }
@@ -219,7 +226,7 @@ impl Rooms {
     /// What everyone in the room is shown of its settings.
     fn shown(&self, room_id: RoomId, room: &Room) -> RoomSettings {
         let stored = self.lock_settings().get(&room_id).cloned().unwrap_or_default();
-        let mut hosts: Vec<PeerId> = room.values().filter(|m| m.host).map(|m| m.info.id).collect();
+        let mut hosts: Vec<PeerId> = room.values().filter(|m| m.host.is_some()).map(|m| m.info.id).collect();
         hosts.sort();
         RoomSettings { password: stored.password_hash.is_some(), locked: stored.locked, share: stored.share, hosts }
     }
@@ -229,9 +236,15 @@ impl Rooms {
         self.lock().get(&room_id).and_then(|room| room.get(&id)).map(|m| m.info.name.clone())
     }
 
+    /// Whether the room holds a place for `id`: it is in, or its socket
+    /// broke and the grace period has not run out.
+    pub fn holds(&self, room_id: RoomId, id: PeerId) -> bool {
+        self.lock().get(&room_id).is_some_and(|room| room.contains_key(&id))
+    }
+
     /// Whether `id` is a host of the room.
     pub fn is_host(&self, room_id: RoomId, id: PeerId) -> bool {
-        self.lock().get(&room_id).and_then(|room| room.get(&id)).is_some_and(|m| m.host)
+        self.lock().get(&room_id).and_then(|room| room.get(&id)).is_some_and(|m| m.host.is_some())
     }
 
     /// A host changes the room's settings; everyone is told and the change
@@ -243,10 +256,7 @@ impl Rooms {
         change: impl FnOnce(&mut Stored),
     ) -> Result<(), HostError> {
         let mut rooms = self.lock();
-        let room = rooms.get_mut(&room_id).ok_or(HostError::NotHost)?;
-        if !room.get(&by).is_some_and(|m| m.host) {
-            return Err(HostError::NotHost);
-        }
+        let room = as_host(&mut rooms, room_id, by)?;
         let share = {
             let mut settings = self.lock_settings();
             let stored = settings.entry(room_id).or_default();
@@ -256,7 +266,7 @@ impl Rooms {
         // Screens shared by non-hosts end when sharing becomes host-only.
         if share == SharePolicy::Host {
             let sharing: Vec<PeerId> =
-                room.values().filter(|m| !m.host && m.info.media.screen).map(|m| m.info.id).collect();
+                room.values().filter(|m| m.host.is_none() && m.info.media.screen).map(|m| m.info.id).collect();
             for id in sharing {
                 let media = room.get_mut(&id).map(|m| {
                     m.info.media.screen = false;
@@ -278,10 +288,7 @@ impl Rooms {
     /// hear it left, and its id and browser key may not come back.
     pub fn remove(self: &Arc<Self>, room_id: RoomId, by: PeerId, id: PeerId) -> Result<(), HostError> {
         let mut rooms = self.lock();
-        let room = rooms.get_mut(&room_id).ok_or(HostError::NotHost)?;
-        if !room.get(&by).is_some_and(|m| m.host) {
-            return Err(HostError::NotHost);
-        }
+        let room = as_host(&mut rooms, room_id, by)?;
         if id == by || !room.contains_key(&id) {
             return Err(HostError::UnknownPeer(id));
         }
@@ -300,7 +307,7 @@ impl Rooms {
             stored.removed_devices.extend(member.device.clone());
         }
         broadcast(room, &ServerMsg::PeerLeft { id }, None);
-        if member.host {
+        if member.host.is_some() {
             let settings = self.shown(room_id, room);
             broadcast(room, &ServerMsg::Settings { settings }, None);
         }
@@ -309,21 +316,50 @@ impl Rooms {
         Ok(())
     }
 
-    /// A host makes another participant a host: it gets the token, and
-    /// everyone the new list of hosts.
-    pub fn make_host(&self, room_id: RoomId, by: PeerId, id: PeerId, token: String) -> Result<(), HostError> {
+    /// A host makes another participant a host with a capability of its
+    /// own (`grant`, shown by `token`): it gets the token, and everyone the
+    /// new list of hosts.
+    pub fn make_host(
+        &self,
+        room_id: RoomId,
+        by: PeerId,
+        id: PeerId,
+        grant: Uuid,
+        token: String,
+    ) -> Result<(), HostError> {
         let mut rooms = self.lock();
-        let room = rooms.get_mut(&room_id).ok_or(HostError::NotHost)?;
-        if !room.get(&by).is_some_and(|m| m.host) {
-            return Err(HostError::NotHost);
-        }
+        let room = as_host(&mut rooms, room_id, by)?;
         let member = room.get_mut(&id).ok_or(HostError::UnknownPeer(id))?;
-        member.host = true;
+        if member.host.is_some() {
+            return Ok(());
+        }
+        member.host = Some(grant);
         if !offer(member, encode(&ServerMsg::HostToken { token })) {
             evict(room, vec![id]);
         }
         let settings = self.shown(room_id, room);
         broadcast(room, &ServerMsg::Settings { settings }, None);
+        Ok(())
+    }
+
+    /// A host takes back another host's capability: it stops being a host
+    /// now, and its token (in any tab that holds it) never makes anyone a
+    /// host of this room again. Everyone gets the new list of hosts.
+    pub fn revoke_host(self: &Arc<Self>, room_id: RoomId, by: PeerId, id: PeerId) -> Result<(), HostError> {
+        let mut rooms = self.lock();
+        let room = as_host(&mut rooms, room_id, by)?;
+        if id == by {
+            return Err(HostError::UnknownPeer(id));
+        }
+        let grant = room.get(&id).ok_or(HostError::UnknownPeer(id))?.host.ok_or(HostError::NotAHost(id))?;
+        for member in room.values_mut().filter(|m| m.host == Some(grant)) {
+            member.host = None;
+        }
+        self.lock_settings().entry(room_id).or_default().revoke_host(grant);
+        let settings = self.shown(room_id, room);
+        broadcast(room, &ServerMsg::Settings { settings }, None);
+        drop(rooms);
+        self.persist(room_id);
         Ok(())
     }
 
@@ -357,7 +393,7 @@ impl Rooms {
                 member.socket.kick.send(CLOSE_REPLACED, "this participant reconnected on another socket");
             }
             member.socket = socket;
-            member.host |= entry.host;
+            member.host = member.host.or(entry.host);
             let changed = member.info.media != info.media;
             member.info = info;
             let host = member.host;
@@ -383,7 +419,7 @@ impl Rooms {
         }
         let refused = if room.len() >= capacity {
             Some(JoinError::Full(capacity))
-        } else if entry.host || entry.returning {
+        } else if entry.host.is_some() || entry.returning {
             None
         } else if stored.locked {
             Some(JoinError::Locked)
@@ -399,11 +435,13 @@ impl Rooms {
             }
             return Err(refused);
         }
-        // Whoever opens a fresh room is its host.
-        let host = entry.host || (room.is_empty() && !entry.returning && stored == Stored::default());
+        // Whoever opens a fresh room is its host. A room with a password,
+        // a lock or removals is not fresh: it waits for a host to come back.
+        let fresh = room.is_empty() && !entry.returning && stored.is_default();
+        let host = entry.host.or_else(|| fresh.then(Uuid::new_v4));
         let member = Member { info, socket, parked: None, host, device: entry.device };
         let mut settings = self.shown(room_id, room);
-        if host {
+        if host.is_some() {
             settings.hosts.push(id);
             settings.hosts.sort();
         }
@@ -413,7 +451,7 @@ impl Rooms {
             return Ok(false);
         }
         broadcast(room, &ServerMsg::PeerJoined { peer: member.info.clone() }, None);
-        if host {
+        if host.is_some() {
             broadcast(room, &ServerMsg::Settings { settings }, None);
         }
         // Cached while the room has people (`forget` drops it after), so
@@ -430,7 +468,7 @@ impl Rooms {
         if room.get(&id).is_some_and(|m| m.socket.id == socket) {
             let member = room.remove(&id);
             broadcast(room, &ServerMsg::PeerLeft { id }, None);
-            if member.is_some_and(|m| m.host) && !room.is_empty() {
+            if member.is_some_and(|m| m.host.is_some()) && !room.is_empty() {
                 let settings = self.shown(room_id, room);
                 broadcast(room, &ServerMsg::Settings { settings }, None);
             }
@@ -488,11 +526,20 @@ impl Rooms {
         let Some(room) = rooms.get_mut(&room_id) else { return true };
         let host_only = self.lock_settings().get(&room_id).is_some_and(|s| s.share == SharePolicy::Host);
         let Some(member) = room.get_mut(&id) else { return true };
-        let allowed = !(media.screen && host_only && !member.host);
+        let allowed = !(media.screen && host_only && member.host.is_none());
         media.screen &= allowed;
         member.info.media = media;
         broadcast(room, &ServerMsg::Media { id, media }, Some(id));
         allowed
+    }
+}
+
+/// The room of a host's request, if `by` is a host of it.
+fn as_host(rooms: &mut HashMap<RoomId, Room>, room_id: RoomId, by: PeerId) -> Result<&mut Room, HostError> {
+    let room = rooms.get_mut(&room_id).ok_or(HostError::NotHost)?;
+    match room.get(&by) {
+        Some(member) if member.host.is_some() => Ok(room),
+        _ => Err(HostError::NotHost),
     }
 }
 

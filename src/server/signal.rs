@@ -18,9 +18,11 @@
 
 use super::{
     access::{hash_password, verify_password, Stored},
+    edge::client_ip,
     limit::TokenBucket,
     listen::ClientAddr,
     rooms::{Admitted, Entry, HostError, JoinError, Kick, Parked, Queue, Socket},
+    secret::now_ms,
     AppState,
 };
 use crate::protocol::{
@@ -32,8 +34,8 @@ use axum::{
         ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket},
         ConnectInfo, State, WebSocketUpgrade,
     },
-    http::{header, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    http::HeaderMap,
+    response::Response,
 };
 use futures_util::{
     stream::{SplitSink, SplitStream},
@@ -64,16 +66,14 @@ pub const CLOSE_TOO_FAST: u16 = 4029;
 /// `too_large` error; larger ones make the socket fail at once.
 const READ_LIMIT: usize = 4 * MAX_FRAME_BYTES;
 
-/// `GET /ws`: checks the origin and upgrades to the signaling socket.
+/// `GET /ws`: upgrades to the signaling socket (`edge::guard` has checked
+/// its origin).
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if !origin_allowed(&headers, &state.config.allowed_origins) {
-        return (StatusCode::FORBIDDEN, "this origin may not open moim's signaling socket").into_response();
-    }
     // Signaling frames are small: modest buffers keep thousands of idle
     // sockets cheap (axum's defaults reserve 128 KiB per socket for reading
     // and writing). The read buffer grows when a large SDP arrives; 1 KiB
@@ -87,35 +87,6 @@ pub async fn upgrade(
             let ip = client_ip(peer.ip(), &headers, state.config.behind_proxy);
             session(socket, state, ip)
         })
-}
-
-/// The client's address: the connection's own, or behind a reverse proxy
-/// (`behind_proxy`) the last address it added to `X-Forwarded-For`.
-pub(super) fn client_ip(peer: IpAddr, headers: &HeaderMap, behind_proxy: bool) -> IpAddr {
-    if !behind_proxy {
-        return peer;
-    }
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .next_back()
-        .and_then(|ip| ip.trim().parse().ok())
-        .unwrap_or(peer)
-}
-
-/// A browser always sends Origin; it must be this page's own (or allowed).
-/// Clients that send none (not browsers) cannot be tricked by a foreign page.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
-    let Ok(origin) = origin.to_str() else { return false };
-    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
-        return true;
-    }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
 /// What [`Connection::handle`] did with a message.
@@ -152,9 +123,11 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
         joined: None,
         bucket,
         refused_in_a_row: 0,
+        token_issued_ms: 0,
     };
+    let mut stream = stream;
     let (end, written) = tokio::select! {
-        end = conn.read(stream) => (end, None),
+        end = conn.read(&mut stream) => (end, None),
         written = &mut writer => (End::Broken, written.ok()),
     };
     let written = match written {
@@ -175,11 +148,28 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
             }
         }
     };
+    let broken = matches!(end, End::Broken);
     match (end, conn.joined.take(), written) {
         (End::Shutdown, ..) => {}
         (End::Broken, Some((room, peer)), Some(parked)) => conn.park(room, peer, parked),
         (_, Some((room, peer)), _) => conn.state.rooms.leave(room, peer, id),
         (_, None, _) => {}
+    }
+    if !broken {
+        // Read what the client still sends until it answers the close: a
+        // socket closed with input unread is reset, and the reset makes the
+        // client's system throw away what the client had not read yet (a
+        // flood's `rate_limited` answers, and the close frame that says why).
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain(&mut stream)).await;
+    }
+}
+
+/// Reads and drops what the client sends until it closes or stops.
+async fn drain(stream: &mut SplitStream<WebSocket>) {
+    while let Some(Ok(frame)) = stream.next().await {
+        if matches!(frame, Message::Close(_)) {
+            break;
+        }
     }
 }
 
@@ -230,15 +220,20 @@ struct Connection {
     bucket: TokenBucket,
     /// Frames refused by the rate limit since the last one let through.
     refused_in_a_row: u32,
+    /// When the participant's current resume token was made.
+    token_issued_ms: u64,
 }
 
 impl Connection {
-    async fn read(&mut self, mut stream: SplitStream<WebSocket>) -> End {
+    async fn read(&mut self, stream: &mut SplitStream<WebSocket>) -> End {
         let join_deadline = Instant::now() + self.state.config.join_timeout();
         let mut shutdown = self.state.shutdown.clone();
+        // Only messages keep a socket alive: websocket pings and pongs,
+        // which cost a client nothing to send, do not put the idle deadline off.
+        let mut heard = Instant::now();
         loop {
             let deadline = match self.joined {
-                Some(_) => Instant::now() + self.state.config.idle_timeout(),
+                Some(_) => heard + self.state.config.idle_timeout(),
                 None => join_deadline,
             };
             let next = tokio::select! {
@@ -248,6 +243,11 @@ impl Connection {
                     return End::Shutdown;
                 }
             };
+            // Frames already read into memory come without a wait, so a
+            // flood would keep this task running, and on a busy thread keep
+            // its own writer (and every other socket there) from running:
+            // each frame counts against tokio's cooperative budget.
+            tokio::task::consume_budget().await;
             let frame = match next {
                 Err(_) if self.joined.is_some() => {
                     self.send(close(CLOSE_IDLE, "idle for too long"));
@@ -273,7 +273,8 @@ impl Connection {
                 }
                 Ok(Some(Ok(frame))) => frame,
             };
-            if matches!(frame, Message::Text(_) | Message::Binary(_)) && !self.bucket.take() {
+            // Every frame takes a token, pings and pongs too: each costs a read.
+            if !matches!(frame, Message::Close(_)) && !self.bucket.take() {
                 // Refused, not dropped: the client hears about every frame.
                 self.refused_in_a_row += 1;
                 if self.refused_in_a_row > self.state.config.rate_burst {
@@ -286,6 +287,9 @@ impl Connection {
                 continue;
             }
             self.refused_in_a_row = 0;
+            if matches!(frame, Message::Text(_) | Message::Binary(_)) {
+                heard = Instant::now();
+            }
             let result = match frame {
                 Message::Text(text) => ClientMsg::decode(&text),
                 Message::Binary(_) => Err(ProtocolError::Binary),
@@ -331,7 +335,19 @@ impl Connection {
 
     fn handle_now(&mut self, msg: ClientMsg) -> ControlFlow<()> {
         match (msg, self.joined) {
-            (ClientMsg::Ping, _) => self.reply(ServerMsg::Pong),
+            (ClientMsg::Ping, joined) => {
+                // Browsers ping every 15 s: their token stays fresh while
+                // they are in the room, and ages from the moment they leave.
+                // The new token comes before the pong, so a ping is still a
+                // barrier for everything it causes.
+                let now = now_ms();
+                let renewal = self.state.config.resume_renewal().as_millis() as u64;
+                if let Some((room, you)) = joined.filter(|_| now.saturating_sub(self.token_issued_ms) > renewal) {
+                    self.token_issued_ms = now;
+                    self.reply(ServerMsg::ResumeToken { token: self.state.secret.resume_token(room, you, now) });
+                }
+                self.reply(ServerMsg::Pong);
+            }
             (ClientMsg::Join { .. }, Some(_)) => {
                 return self.refuse(ErrorCode::AlreadyJoined, "this socket has already joined a room")
             }
@@ -347,7 +363,8 @@ impl Connection {
                 }
             }
             (ClientMsg::Lock { locked }, Some((room, id))) => {
-                return self.host_result(self.state.rooms.update(room, id, |stored| stored.locked = locked));
+                let now = now_ms();
+                return self.host_result(self.state.rooms.update(room, id, |stored| stored.lock(locked, now)));
             }
             (ClientMsg::SetShare { share }, Some((room, id))) => {
                 return self.host_result(self.state.rooms.update(room, id, |stored| stored.share = share));
@@ -356,8 +373,12 @@ impl Connection {
                 return self.host_result(self.state.rooms.remove(room, id, target));
             }
             (ClientMsg::MakeHost { id: target }, Some((room, id))) => {
-                let token = self.state.secret.host_token(room);
-                return self.host_result(self.state.rooms.make_host(room, id, target, token));
+                let grant = uuid::Uuid::new_v4();
+                let token = self.state.secret.host_token(room, grant);
+                return self.host_result(self.state.rooms.make_host(room, id, target, grant, token));
+            }
+            (ClientMsg::RevokeHost { id: target }, Some((room, id))) => {
+                return self.host_result(self.state.rooms.revoke_host(room, id, target));
             }
             (ClientMsg::Leave, Some((room, id))) => {
                 self.joined = None;
@@ -384,17 +405,13 @@ impl Connection {
                 }
                 let hash = match password.is_empty() {
                     true => None,
-                    false => tokio::task::spawn_blocking(move || hash_password(&password)).await.ok(),
+                    false => match self.state.password_work.run(move || hash_password(&password)).await {
+                        Ok(hash) => Some(hash),
+                        Err(busy) => return self.refuse(ErrorCode::RateLimited, busy.to_string()),
+                    },
                 };
-                // A new password is a fresh start: those removed may come back with it.
-                let fresh = hash.is_some();
-                return self.host_result(self.state.rooms.update(room, id, |stored| {
-                    stored.password_hash = hash;
-                    if fresh {
-                        stored.removed_peers.clear();
-                        stored.removed_devices.clear();
-                    }
-                }));
+                let now = now_ms();
+                self.host_result(self.state.rooms.update(room, id, |stored| stored.set_password(hash, now)))
             }
             _ => ControlFlow::Continue(()),
         }
@@ -414,19 +431,34 @@ impl Connection {
             return self.refuse(ErrorCode::BadName, "a name must have 1 to 64 characters");
         };
         let secret = self.state.secret.clone();
-        // A token that does not check out (an old key, a forged id)
-        // is not an error: the browser simply joins as someone new.
-        let returning = resume.as_ref().filter(|r| secret.verify_resume(room, r.id, &r.token)).map(|r| r.id);
-        let you = returning.unwrap_or_else(PeerId::random);
-        let host = host_token.is_some_and(|token| secret.verify_host(room, &token));
+        let now = now_ms();
+        // A token that does not check out (an old key, a forged id, past
+        // its lifetime) is not an error: the browser simply joins as
+        // someone new.
+        let lifetime = self.state.config.resume_lifetime().as_millis() as u64;
+        let resumed = resume.as_ref().and_then(|r| {
+            let issued = secret.verify_resume(room, r.id, &r.token)?;
+            (now.saturating_sub(issued) <= lifetime).then_some((r.id, issued))
+        });
+        let you = resumed.map_or_else(PeerId::random, |(id, _)| id);
         // A browser key is only ever compared: cap it, keep it as given.
         let device = device.filter(|d| !d.is_empty() && d.len() <= 64);
         let stored = self.state.rooms.settings(room).await;
-        let entry = Entry { host, device, returning: returning.is_some(), checked_hash: stored.password_hash.clone() };
-        if let Err((code, text)) = self.admit(&stored, &entry, you, password).await {
+        let host = stored.host_grant(host_token.and_then(|token| secret.verify_host(room, &token)));
+        // A token alone gets past a lock or a password only for someone
+        // who is in the room now: reconnecting while the room keeps its
+        // place, or, after a server restart (the token is older than this
+        // process), with a token made since the last lock or new password.
+        // Everyone else is a newcomer to those rules (docs/security.md).
+        let returning = resumed.is_some_and(|(id, issued)| {
+            self.state.rooms.holds(room, id) || (issued < self.state.started_ms && issued > stored.access_changed_ms)
+        });
+        let entry = Entry { host, device, returning, checked_hash: stored.password_hash.clone() };
+        if let Err((code, text)) = self.admit(room, &stored, &entry, you, password).await {
             return self.refuse(code, text);
         }
-        let resume_token = secret.resume_token(room, you);
+        self.token_issued_ms = now;
+        let resume_token = secret.resume_token(room, you, now);
         let config = &self.state.config;
         let mut ice_servers = config.ice_servers.clone();
         ice_servers.extend(config.turn.as_ref().map(|turn| turn.credentials(you)));
@@ -441,7 +473,7 @@ impl Connection {
             resumed: admitted.resumed,
             relay_only,
             settings: admitted.settings,
-            host_token: admitted.host.then(|| secret.host_token(room)),
+            host_token: admitted.host.map(|grant| secret.host_token(room, grant)),
         };
         let info = PeerInfo { id: you, name, media };
         let capacity = self.state.config.room_capacity;
@@ -457,12 +489,17 @@ impl Connection {
     /// removed or the room is locked, and with the password if it has one.
     async fn admit(
         &self,
+        room: RoomId,
         stored: &Stored,
         entry: &Entry,
         you: PeerId,
         password: Option<String>,
     ) -> Result<(), (ErrorCode, String)> {
-        if entry.host {
+        if stored.unreadable {
+            let text = "this meeting's settings cannot be read on the server; it stays closed until they are mended";
+            return Err((ErrorCode::Unavailable, text.into()));
+        }
+        if entry.host.is_some() {
             return Ok(());
         }
         if stored.is_removed(you, entry.device.as_deref()) {
@@ -478,18 +515,18 @@ impl Connection {
         let Some(password) = password.filter(|p| !p.is_empty()) else {
             return Err((ErrorCode::PasswordRequired, "this meeting needs a password".into()));
         };
+        let ticket = self.state.password_work.reserve().map_err(|busy| (ErrorCode::RateLimited, busy.to_string()))?;
         let attempts = &self.state.attempts;
-        if let Err(wait) = attempts.check(self.ip) {
+        if let Err(wait) = attempts.begin(self.ip, room) {
             let secs = wait.as_secs() + 1;
             return Err((ErrorCode::TooManyAttempts, format!("too many wrong passwords: try again in {secs} s")));
         }
         let right = password.len() <= MAX_PASSWORD_BYTES
-            && tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false);
+            && ticket.run(move || verify_password(&hash, &password)).await.unwrap_or(false);
         if !right {
-            attempts.failed(self.ip);
             return Err((ErrorCode::WrongPassword, "wrong password".into()));
         }
-        attempts.succeeded(self.ip);
+        attempts.succeeded(self.ip, room);
         Ok(())
     }
 
@@ -534,21 +571,5 @@ impl Connection {
             tokio::time::sleep(grace).await;
             rooms.expire(room, peer, socket);
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_client_address_comes_from_the_proxy_only_when_behind_one() {
-        let peer: IpAddr = "10.0.0.1".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        headers.append("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
-        assert_eq!(client_ip(peer, &headers, false), peer, "a client's own header is not trusted");
-        assert_eq!(client_ip(peer, &headers, true), "198.51.100.7".parse::<IpAddr>().unwrap(), "the proxy's entry");
-        headers.insert("x-forwarded-for", "nonsense".parse().unwrap());
-        assert_eq!(client_ip(peer, &headers, true), peer);
     }
 }

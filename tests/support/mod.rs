@@ -43,6 +43,11 @@ impl Server {
         Self { addr, stop: Some(stop) }
     }
 
+    /// A server running elsewhere (another process) at `addr`.
+    pub fn at(addr: SocketAddr) -> Self {
+        Self { addr, stop: None }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -63,8 +68,8 @@ impl Server {
         let mut client = self.client().await;
         client.send(&join).await;
         match client.recv().await {
-            ServerMsg::Welcome { you, peers, resume_token, resumed, .. } => {
-                (client, Welcome { you, peers, resume_token, resumed })
+            ServerMsg::Welcome { you, peers, resume_token, resumed, host_token, .. } => {
+                (client, Welcome { you, peers, resume_token, resumed, host_token })
             }
             other => panic!("expected welcome, got {other:?}"),
         }
@@ -116,16 +121,17 @@ impl Answer {
 }
 
 impl Server {
-    /// Any HTTP/1.1 request with a body; the answer is read whole (the
+    /// Any HTTP/1.1 request with a body (and the server's address as `Host`
+    /// unless `headers` has one); the answer is read whole (the
     /// server's own chunked encoding is undone).
     pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = TcpStream::connect(self.addr).await.unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-            self.addr,
-            body.len()
-        );
+        // The server's own address as Host, unless the test names another.
+        let mut head = format!("{method} {path} HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+            head.push_str(&format!("Host: {}\r\n", self.addr));
+        }
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -173,6 +179,7 @@ pub struct Welcome {
     pub peers: Vec<PeerInfo>,
     pub resume_token: String,
     pub resumed: bool,
+    pub host_token: Option<String>,
 }
 
 /// A directory of its own for one test server.

@@ -32,6 +32,11 @@ impl Call {
         self.ask(ClientMsg::MakeHost { id });
     }
 
+    /// Takes another host's capability back: its token stops working.
+    pub fn revoke_host(&self, id: PeerId) {
+        self.ask(ClientMsg::RevokeHost { id });
+    }
+
     fn ask(&self, msg: ClientMsg) {
         if !(self.0.welcomed.get() && self.send(&msg)) {
             self.0.state.notice.set(Some("Not connected to the server: try again in a moment.".into()));
@@ -43,6 +48,10 @@ impl Call {
     /// the others the share ended).
     pub(super) fn apply_settings(&self, settings: RoomSettings) {
         let state = self.0.state;
+        if self.0.me.get().is_some_and(|me| !settings.hosts.contains(&me)) && untrack(|| state.is_host(None)) {
+            // Another host took this browser's capability back.
+            super::forget_host_token(state.room);
+        }
         state.settings.set(settings);
         if !untrack(|| state.may_share()) && self.0.screen.borrow().is_some() {
             self.stop_sharing();

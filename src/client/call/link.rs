@@ -153,6 +153,23 @@ impl Call {
         );
     }
 
+    /// The server was too busy to check the password of our `join`: ask
+    /// again in a moment, on the same socket.
+    pub(super) fn join_again_soon(&self) {
+        let delay = 1000.0 + 1000.0 * js_sys::Math::random();
+        let weak = std::rc::Rc::downgrade(&self.0);
+        set_timeout(
+            move || {
+                if let Some(call) = upgrade(&weak) {
+                    if !call.0.left.get() && !call.0.welcomed.get() {
+                        call.join_now();
+                    }
+                }
+            },
+            Duration::from_millis(delay as u64),
+        );
+    }
+
     /// A closing tab often drops its socket without a close frame, which
     /// the server would take for a network blip and hold the place for a
     /// while: say goodbye explicitly, so the others see this person go at once.
