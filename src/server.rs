@@ -13,6 +13,7 @@ pub mod recording_routes;
 pub mod recordings;
 pub mod rooms;
 pub mod secret;
+pub mod serve;
 pub mod signal;
 pub mod turn;
 
@@ -48,6 +49,7 @@ use tower_http::{
         predicate::{DefaultPredicate, NotForContentType, Predicate},
         CompressionLayer,
     },
+    timeout::RequestBodyTimeoutLayer,
     CompressionLevel,
 };
 
@@ -70,6 +72,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Open signaling sockets, which shutdown waits for.
     pub sessions: Sessions,
+    /// Open signaling sockets per client address.
+    pub sockets: serve::PerAddress,
     /// Wrong room passwords per client address and room.
     pub attempts: Arc<access::Attempts>,
     /// Argon2 checks and hashes, a few at a time.
@@ -148,6 +152,9 @@ fn app(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(cache_headers))
+        // A body that stops arriving holds a connection and a task; pieces
+        // must come this often (the headers' timeout is in serve.rs).
+        .layer(RequestBodyTimeoutLayer::new(state.config.http_body_timeout()))
         // Refusals at the edge get the security headers too.
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge::guard))
         .layer(axum::middleware::from_fn(headers::security_headers))
@@ -244,21 +251,22 @@ pub async fn run(
         rejected: Arc::default(),
         shutdown: stopping.clone(),
         sessions: Sessions(Arc::new(live)),
+        sockets: serve::PerAddress::default(),
     };
-    let mut stopped = stopping;
-    // The client's address is needed for the brake on password guessing.
-    let service = app(state).into_make_service_with_connect_info::<listen::ClientAddr>();
-    let stopped = async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
+    let limits = serve::Limits {
+        header_timeout: state.config.http_header_timeout(),
+        per_address: state.config.connections_per_address,
     };
+    let router = app(state);
     let serve = async move {
         match tls {
             Some(tls) => {
                 let listener = listen::TlsListener::new(listener, tls)?;
-                axum::serve(listener, service).with_graceful_shutdown(stopped).await
+                serve::serve(listener, router, limits, stopping).await;
             }
-            None => axum::serve(listen::TcpNoDelay(listener), service).with_graceful_shutdown(stopped).await,
+            None => serve::serve(listen::TcpNoDelay(listener), router, limits, stopping).await,
         }
+        Ok(())
     };
     let mut server = tokio::spawn(serve);
     tokio::select! {

@@ -4,7 +4,7 @@
 mod support;
 
 use moim::{
-    protocol::{ClientMsg, PeerId, RoomId, ServerMsg, Signal},
+    protocol::{ClientMsg, ErrorCode, MediaState, PeerId, RoomId, ServerMsg, Signal},
     server::config::Config,
 };
 use support::{join, rejoin, temp_dir, Server};
@@ -103,12 +103,34 @@ async fn a_client_that_stops_reading_is_closed_and_the_room_goes_on() {
     let _ = stalled.recv().await; // Grace joined
 
     // Stalled reads nothing more; Ada floods it until the kernel buffers
-    // and then its outbox are full.
+    // are full and her signals wait in its outbox. She may fill only her
+    // share of it: then she is told to wait, and Stalled stays (one person
+    // cannot have another closed by flooding them).
     let sdp = "a".repeat(60 * 1024);
-    let mut left = false;
+    let mut refused = false;
     for _ in 0..2_000 {
         ada.send(&ClientMsg::Signal { to: stalled_id, signal: offer(sdp.clone()) }).await;
         ada.send(&ClientMsg::Ping).await;
+        match ada.recv().await {
+            ServerMsg::Pong => continue,
+            ServerMsg::Error { code: ErrorCode::RateLimited, .. } => {
+                refused = true;
+                assert_eq!(ada.recv().await, ServerMsg::Pong);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(refused, "the flooding sender was refused");
+
+    // What the room tells everyone (here, Ada's media changes) still fills
+    // a client that does not read, and it is let go.
+    let mut left = false;
+    for n in 0..100 {
+        let media = MediaState { audio: n % 2 == 0, video: true, screen: false, recording: false };
+        ada.send(&ClientMsg::Media { media }).await;
+        ada.send(&ClientMsg::Ping).await;
+        assert_eq!(grace.recv().await, ServerMsg::Media { id: ada_id, media }, "Grace reads hers");
         match ada.recv().await {
             ServerMsg::Pong => continue,
             ServerMsg::PeerLeft { id } if id == stalled_id => {

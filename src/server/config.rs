@@ -50,6 +50,16 @@ pub struct Config {
     pub join_timeout_secs: u64,
     /// Messages queued for one slow client before the server closes it.
     pub send_queue: usize,
+    /// Seconds a connection may take to send a request's head, and an idle
+    /// keep-alive connection may wait for the next one.
+    pub http_header_timeout_secs: u64,
+    /// Seconds a request body may pause between pieces.
+    pub http_body_timeout_secs: u64,
+    /// Open connections one client address may hold.
+    pub connections_per_address: u32,
+    /// Open signaling sockets one client address may hold (a school or
+    /// office behind one NAT is one address).
+    pub sockets_per_address: u32,
     /// Messages a second one signaling socket may send on average…
     pub rate_per_sec: u32,
     /// …and in one burst (joining a full room sends about a hundred).
@@ -102,6 +112,10 @@ impl Default for Config {
             idle_timeout_secs: 45,
             join_timeout_secs: 10,
             send_queue: 256,
+            http_header_timeout_secs: 10,
+            http_body_timeout_secs: 30,
+            connections_per_address: 500,
+            sockets_per_address: 200,
             rate_per_sec: 50,
             rate_burst: 200,
             resume_grace_secs: 20,
@@ -146,6 +160,14 @@ impl Config {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+
+    pub fn http_header_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_header_timeout_secs.max(1))
+    }
+
+    pub fn http_body_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_body_timeout_secs.max(1))
     }
 
     pub fn join_timeout(&self) -> Duration {

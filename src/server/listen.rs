@@ -15,13 +15,14 @@
 //! a certificate chain and key in PEM files.
 //!
 //! Built on tokio-rustls with the `ring` provider rather than axum-server:
-//! axum's own `serve` takes any [`Listener`], so a listener that hands out
-//! finished TLS streams keeps the one serving path (graceful shutdown,
-//! connect info) for HTTP and HTTPS, and costs no further dependency. The
+//! the connection loop (`serve.rs`) takes any [`Listener`], so a listener
+//! that hands out finished TLS streams keeps the one serving path
+//! (timeouts, graceful shutdown, connect info) for HTTP and HTTPS, and
+//! costs no further dependency. The
 //! handshakes run in tasks of their own, so a client that stalls in one
 //! delays nobody else.
 
-use axum::{extract::connect_info::Connected, serve::IncomingStream, serve::Listener};
+use axum::serve::Listener;
 use serde::Deserialize;
 use std::{io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tokio::{
@@ -179,19 +180,7 @@ impl Listener for TcpNoDelay {
     }
 }
 
-/// The address a connection comes from, over plain TCP or TLS (axum gives
-/// `SocketAddr` connect info for its own TCP listener only).
+/// The address a connection comes from, over plain TCP or TLS, as handlers
+/// get it (`ConnectInfo<ClientAddr>`, given by `serve.rs`).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, TcpNoDelay>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, TcpNoDelay>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}

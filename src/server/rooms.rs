@@ -16,7 +16,10 @@ use crate::protocol::{ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomSetti
 use axum::extract::ws::Message;
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
 };
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
@@ -27,8 +30,36 @@ use uuid::Uuid;
 /// and 32 boxes take 256 bytes where 32 messages took about 1.3 KB, for
 /// every socket, idle or not (make bench, section 3). The box costs one
 /// small allocation per message sent.
-pub type Outbox = mpsc::Sender<Box<Message>>;
-pub type Queue = mpsc::Receiver<Box<Message>>;
+pub type Outbox = mpsc::Sender<Box<Outgoing>>;
+pub type Queue = mpsc::Receiver<Box<Outgoing>>;
+
+/// A message in an outbox. A relayed signal holds its sender's [`Share`] of
+/// the recipient's outbox until it leaves the queue.
+pub struct Outgoing {
+    pub msg: Message,
+    _share: Option<Share>,
+}
+
+impl From<Message> for Outgoing {
+    fn from(msg: Message) -> Self {
+        Self { msg, _share: None }
+    }
+}
+
+/// One sender's signals waiting in one recipient's outbox, counted so that
+/// no sender fills more than [`SHARE`] of it: a full outbox closes its
+/// owner, and one person must not be able to close another by flooding
+/// them (a refused sender is told `rate_limited` instead).
+pub struct Share(Arc<AtomicUsize>);
+
+/// The part of a recipient's outbox one sender's signals may take.
+const SHARE: usize = 4;
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// The writer side of one socket, taken back when the socket breaks.
 pub struct Parked {
@@ -84,6 +115,8 @@ pub struct Member {
     host: Option<Uuid>,
     /// The browser key it joined with (what a removal bans).
     device: Option<String>,
+    /// Each sender's signals waiting in this member's outbox.
+    shares: HashMap<PeerId, Arc<AtomicUsize>>,
 }
 
 /// How a participant was let in (see `Connection::admit` in signal.rs).
@@ -153,6 +186,8 @@ impl HostError {
 pub enum RelayError {
     #[error("peer {0} is not in your room")]
     UnknownPeer(PeerId),
+    #[error("peer {0} is not reading fast enough: wait a moment and send again")]
+    Busy(PeerId),
 }
 
 type Room = HashMap<PeerId, Member>;
@@ -402,10 +437,10 @@ impl Rooms {
             let mut fits = offer(member, encode(&welcome(Admitted { peers: present, resumed: true, settings, host })));
             if let Some(Parked { mut queue, unsent }) = parked {
                 fits &= unsent.is_none_or(|msg| offer(member, msg));
-                while let Ok(msg) = queue.try_recv().map(|msg| *msg) {
+                while let Ok(outgoing) = queue.try_recv() {
                     // A close frame was meant for the socket that broke.
-                    if !matches!(msg, Message::Close(_)) {
-                        fits &= offer(member, msg);
+                    if !matches!(outgoing.msg, Message::Close(_)) {
+                        fits &= member.socket.outbox.try_send(outgoing).is_ok();
                     }
                 }
             }
@@ -439,7 +474,7 @@ impl Rooms {
         // a lock or removals is not fresh: it waits for a host to come back.
         let fresh = room.is_empty() && !entry.returning && stored.is_default();
         let host = entry.host.or_else(|| fresh.then(Uuid::new_v4));
-        let member = Member { info, socket, parked: None, host, device: entry.device };
+        let member = Member { info, socket, parked: None, host, device: entry.device, shares: HashMap::new() };
         let mut settings = self.shown(room_id, room);
         if host.is_some() {
             settings.hosts.push(id);
@@ -509,10 +544,21 @@ impl Rooms {
         let msg = encode(&ServerMsg::Signal { from, signal });
         let mut rooms = self.lock();
         let room = rooms.get_mut(&room_id).ok_or(RelayError::UnknownPeer(to))?;
-        if to == from || !room.contains_key(&from) || !room.contains_key(&to) {
+        if to == from || !room.contains_key(&from) {
             return Err(RelayError::UnknownPeer(to));
         }
-        if !offer(&room[&to], msg) {
+        let recipient = room.get_mut(&to).ok_or(RelayError::UnknownPeer(to))?;
+        let limit = (recipient.socket.outbox.max_capacity() / SHARE).max(1);
+        if recipient.shares.len() > 64 {
+            recipient.shares.retain(|_, waiting| waiting.load(Ordering::Relaxed) > 0);
+        }
+        let waiting = recipient.shares.entry(from).or_default().clone();
+        if waiting.fetch_add(1, Ordering::Relaxed) >= limit {
+            waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(RelayError::Busy(to));
+        }
+        let outgoing = Outgoing { msg, _share: Some(Share(waiting)) };
+        if recipient.socket.outbox.try_send(Box::new(outgoing)).is_err() {
             evict(room, vec![to]);
         }
         Ok(())
@@ -549,7 +595,7 @@ fn encode(msg: &ServerMsg) -> Message {
 
 /// Queues a message without waiting; false if the outbox is full or gone.
 fn offer(member: &Member, msg: Message) -> bool {
-    member.socket.outbox.try_send(Box::new(msg)).is_ok()
+    member.socket.outbox.try_send(Box::new(msg.into())).is_ok()
 }
 
 /// Sends to everyone in the room but `except`, evicting those who cannot keep up.

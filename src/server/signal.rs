@@ -21,8 +21,9 @@ use super::{
     edge::client_ip,
     limit::TokenBucket,
     listen::ClientAddr,
-    rooms::{Admitted, Entry, HostError, JoinError, Kick, Parked, Queue, Socket},
+    rooms::{Admitted, Entry, HostError, JoinError, Kick, Parked, Queue, RelayError, Socket},
     secret::now_ms,
+    serve::Slot,
     AppState,
 };
 use crate::protocol::{
@@ -34,8 +35,8 @@ use axum::{
         ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket},
         ConnectInfo, State, WebSocketUpgrade,
     },
-    http::HeaderMap,
-    response::Response,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
 };
 use futures_util::{
     stream::{SplitSink, SplitStream},
@@ -74,6 +75,11 @@ pub async fn upgrade(
     ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
 ) -> Response {
+    let ip = client_ip(peer.ip(), &headers, state.config.behind_proxy);
+    let Some(slot) = state.sockets.take(ip, state.config.sockets_per_address) else {
+        let text = "too many signaling sockets from this address";
+        return (StatusCode::TOO_MANY_REQUESTS, text).into_response();
+    };
     // Signaling frames are small: modest buffers keep thousands of idle
     // sockets cheap (axum's defaults reserve 128 KiB per socket for reading
     // and writing). The read buffer grows when a large SDP arrives; 1 KiB
@@ -83,10 +89,7 @@ pub async fn upgrade(
         .max_write_buffer_size(READ_LIMIT)
         .max_message_size(READ_LIMIT)
         .max_frame_size(READ_LIMIT)
-        .on_upgrade(move |socket| {
-            let ip = client_ip(peer.ip(), &headers, state.config.behind_proxy);
-            session(socket, state, ip)
-        })
+        .on_upgrade(move |socket| session(socket, state, ip, slot))
 }
 
 /// What [`Connection::handle`] did with a message.
@@ -107,7 +110,7 @@ enum End {
     Shutdown,
 }
 
-async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
+async fn session(socket: WebSocket, state: AppState, ip: IpAddr, _slot: Slot) {
     // Held until this socket is done, so shutdown can wait for it.
     let _running = state.sessions.enter();
     let (sink, stream) = socket.split();
@@ -189,7 +192,7 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: Queue, kick: 
                 0 => None,
                 code => Some(close(code, reason)),
             },
-            msg = queue.recv() => msg.map(|msg| *msg),
+            msg = queue.recv() => msg.map(|outgoing| outgoing.msg),
         };
         let Some(msg) = msg else { break };
         let closing = matches!(msg, Message::Close(_));
@@ -353,8 +356,12 @@ impl Connection {
             }
             (_, None) => return self.refuse(ErrorCode::NotJoined, "send join first"),
             (ClientMsg::Signal { to, signal }, Some((room, from))) => {
-                if let Err(err) = self.state.rooms.relay(room, from, to, signal) {
-                    return self.refuse(ErrorCode::UnknownPeer, err.to_string());
+                match self.state.rooms.relay(room, from, to, signal) {
+                    Ok(()) => {}
+                    Err(err @ RelayError::UnknownPeer(_)) => {
+                        return self.refuse(ErrorCode::UnknownPeer, err.to_string())
+                    }
+                    Err(err @ RelayError::Busy(_)) => return self.refuse(ErrorCode::RateLimited, err.to_string()),
                 }
             }
             (ClientMsg::Media { media }, Some((room, id))) => {
@@ -552,7 +559,7 @@ impl Connection {
     /// Queues a frame for this socket; a full queue means the client is not
     /// reading, and it is closed rather than silently missing the frame.
     fn send(&self, msg: Message) {
-        if self.socket.outbox.try_send(Box::new(msg)).is_err() {
+        if self.socket.outbox.try_send(Box::new(msg.into())).is_err() {
             self.socket.kick.send(CLOSE_TOO_SLOW, "too many messages waiting; reconnect");
         }
     }
