@@ -29,13 +29,15 @@ async fn start(dir: &Path, crash: bool) -> (Child, SocketAddr) {
     if crash {
         command.env("MOIM_TEST_CRASH_BEFORE_META", "1");
     }
-    let child = command.spawn().unwrap();
+    let mut child = command.spawn().unwrap();
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return (child, addr);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not start");
 }
 
