@@ -508,8 +508,28 @@ impl FileMsg {
 
 /// Trims a display name and checks its length; `None` if it is unusable.
 pub fn clean_name(name: &str) -> Option<String> {
-    let name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
+    let name: String = name.chars().filter(|c| shown_as_is(*c)).collect();
+    let name = name.trim().to_string();
     (!name.is_empty() && name.chars().count() <= MAX_NAME_CHARS).then_some(name)
+}
+
+/// A file name as it may be shown and saved: no path, no control or
+/// direction characters, at most [`MAX_FILE_NAME_CHARS`].
+pub fn clean_file_name(name: &str) -> Option<String> {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = last.chars().filter(|c| shown_as_is(*c)).take(MAX_FILE_NAME_CHARS).collect();
+    let clean = clean.trim().to_string();
+    (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)
+}
+
+/// Whether a character may stand in a name shown to others: not a control
+/// character, and not one that changes the direction of the text around
+/// it (which would make `invoice\u{202e}fdp.exe` read as `invoiceexe.pdf`,
+/// or push a name over its neighbours). Hangul, Arabic and every other
+/// script show as they are; the browser orders them itself.
+fn shown_as_is(c: char) -> bool {
+    !c.is_control()
+        && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]

@@ -231,3 +231,16 @@ async fn a_flood_is_refused_with_rate_limited_and_then_closed() {
     let frame = flood.closed().await.expect("a close frame");
     assert_eq!(u16::from(frame.code), moim::server::signal::CLOSE_TOO_FAST);
 }
+
+#[tokio::test]
+async fn a_name_cannot_turn_the_text_around_it() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (mut ada, _, _) = server.joined(room, "Ada").await;
+    // U+202E turns what follows around: "Eve" and then "admin", reversed.
+    let _eve = server.joined(room, "Eve\u{202e}nimda").await;
+    match ada.recv().await {
+        ServerMsg::PeerJoined { peer } => assert_eq!(peer.name, "Evenimda"),
+        other => panic!("expected peer_joined, got {other:?}"),
+    }
+}

@@ -100,3 +100,24 @@ test('the receiver cancelling mid-transfer stops the sender, with a message on b
   await alice.waitForTimeout(1_000);
   expect(await sending.getByRole('progressbar').evaluate((p) => p.value)).toBe(at);
 });
+
+test('a received file is only saved, never opened as a page, and its name cannot turn around', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const { alice, bob } = await aliceAndBob(browser, url);
+  // U+202E would make "notes‮lmth.txt" read as "notestxt.html".
+  await alice.getByLabel('File to send to everyone').setInputFiles({
+    name: 'notes\u202Elmth.txt',
+    mimeType: 'text/html',
+    buffer: Buffer.from('<script>parent.document.title = "run as moim"</script>'),
+  });
+  const offer = bob.getByRole('group', { name: 'noteslmth.txt from Alice' });
+  await offer.getByRole('button', { name: 'Accept' }).click();
+  const link = offer.getByRole('link', { name: 'Download noteslmth.txt' });
+  await expect(link).toBeVisible();
+  // Opened from its link in a tab, it is saved, not shown as a page of
+  // moim's origin (a blob: URL has the origin of the page that made it).
+  const tab = await bob.context().newPage();
+  const [saved] = await Promise.all([tab.waitForEvent('download'), tab.goto(await link.getAttribute('href')).catch(() => {})]);
+  expect(await saved.failure()).toBeNull();
+  expect(await bob.title()).not.toBe('run as moim');
+});

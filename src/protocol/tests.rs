@@ -200,6 +200,18 @@ fn names_are_trimmed_and_bounded() {
     assert_eq!(clean_name("a\u{7}b").as_deref(), Some("ab"));
 }
 
+#[test]
+fn names_and_file_names_lose_direction_controls_and_keep_every_script() {
+    assert_eq!(clean_name("Eve\u{202e}nimda").as_deref(), Some("Evenimda"));
+    assert_eq!(clean_name("\u{2067}\u{200f}").as_deref(), None, "nothing left");
+    assert_eq!(clean_name(" 김민지 ").as_deref(), Some("김민지"));
+    assert_eq!(clean_name("مريم").as_deref(), Some("مريم"));
+    assert_eq!(clean_file_name("invoice\u{202e}fdp.exe").as_deref(), Some("invoicefdp.exe"));
+    assert_eq!(clean_file_name("C:\\Users\\x\\회의록.txt").as_deref(), Some("회의록.txt"));
+    assert_eq!(clean_file_name("../../.."), None);
+    assert_eq!(clean_file_name(&"가".repeat(300)).map(|n| n.chars().count()), Some(MAX_FILE_NAME_CHARS));
+}
+
 /// Every JSON example in docs/protocol.md parses as a message of one direction
 /// and encodes back to the same JSON, so the document cannot drift from the code.
 #[test]

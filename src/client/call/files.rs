@@ -15,7 +15,7 @@ use super::Call;
 use crate::{
     app::{Direction, Transfer, TransferState},
     client::warn,
-    protocol::{FileMsg, PeerId, FILE_CHUNK_BYTES, MAX_FILE_NAME_CHARS},
+    protocol::{clean_file_name, FileMsg, PeerId, FILE_CHUNK_BYTES},
 };
 use leptos::{prelude::*, task::spawn_local};
 use sha2::{Digest, Sha256};
@@ -47,7 +47,6 @@ pub(super) struct Outgoing {
 pub(super) struct Incoming {
     peer: PeerId,
     name: String,
-    mime: String,
     size: u64,
     accepted: bool,
     received: u64,
@@ -61,20 +60,17 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The type of every received file: only ever saved, never shown. A
+/// `blob:` URL has this page's origin, so a file received as `text/html`
+/// and opened from its link would run its scripts as moim; the type the
+/// sender claims is not taken.
+const RECEIVED: &str = "application/octet-stream";
+
 /// One Blob of `parts` (Blobs and byte arrays), of type `mime`.
 pub(super) fn blob_of(parts: &js_sys::Array, mime: &str) -> Option<Blob> {
     let options = BlobPropertyBag::new();
     options.set_type(mime);
     Blob::new_with_blob_sequence_and_options(parts.unchecked_ref(), &options).ok()
-}
-
-/// A file name as it may be shown and saved: no path, no control
-/// characters, not too long.
-fn clean_file_name(name: &str) -> Option<String> {
-    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = last.chars().filter(|c| !c.is_control()).take(MAX_FILE_NAME_CHARS).collect();
-    let clean = clean.trim().to_string();
-    (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)
 }
 
 impl Call {
@@ -179,7 +175,8 @@ impl Call {
         // Only the peer a transfer is with may move it on.
         let with = |peer: PeerId| peer == from;
         match msg {
-            FileMsg::Offer { name, size, mime, .. } => {
+            // The sender's `mime` is not used: see RECEIVED.
+            FileMsg::Offer { name, size, .. } => {
                 let Some(name) = clean_file_name(&name) else { return self.tell(from, &FileMsg::Decline { id }) };
                 if size > MAX_FILE_BYTES || self.transfer(id).is_some() {
                     return self.tell(from, &FileMsg::Decline { id });
@@ -187,7 +184,6 @@ impl Call {
                 let incoming = Incoming {
                     peer: from,
                     name: name.clone(),
-                    mime,
                     size,
                     accepted: false,
                     received: 0,
@@ -212,6 +208,10 @@ impl Call {
                 });
             }
             FileMsg::Accept { .. } => {
+                // Accepted once: a repeated accept must not send the file again.
+                if self.transfer(id).is_none_or(|t| t.state.get_untracked() != TransferState::Waiting) {
+                    return;
+                }
                 let out = self.0.outgoing.borrow().get(&id).filter(|o| with(o.peer)).cloned();
                 if let Some(out) = out {
                     self.set_transfer(id, TransferState::Moving);
@@ -278,7 +278,7 @@ impl Call {
             if let Some(part) = blob_of(&file.parts, "application/octet-stream") {
                 all.push(&part);
             }
-            file.folded = blob_of(&all, &file.mime);
+            file.folded = blob_of(&all, RECEIVED);
             file.parts = js_sys::Array::new();
             file.unfolded = 0;
         }
@@ -314,7 +314,7 @@ impl Call {
         for part in file.parts.iter() {
             all.push(&part);
         }
-        let url = blob_of(&all, &file.mime).and_then(|blob| Url::create_object_url_with_blob(&blob).ok());
+        let url = blob_of(&all, RECEIVED).and_then(|blob| Url::create_object_url_with_blob(&blob).ok());
         self.set_transfer(
             id,
             match url {
