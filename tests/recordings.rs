@@ -221,3 +221,23 @@ async fn only_a_host_deletes_a_recording() {
     assert_eq!(server.request("GET", &file, &[], b"").await.status, 404);
     assert!(!server.get(&format!("/r/{room}/recordings")).await.contains(id), "gone from the page");
 }
+
+#[tokio::test]
+async fn chunks_arriving_together_cannot_overshoot_the_quota() {
+    let mut config = Config::default();
+    config.recordings.room_quota_mb = 1;
+    let server = Server::with(config).await;
+    let room = RoomId::random();
+    let (_alice, alice) = server.entered(support::join(room, "Alice")).await;
+    let mut uploads = Vec::new();
+    for _ in 0..6 {
+        uploads.push(start(&server, room, &alice).await);
+    }
+    // Six chunks of 400 kB at once, against a room quota of 1 MB: two fit.
+    let slice = vec![7u8; 400_000];
+    let answers =
+        futures_util::future::join_all(uploads.iter().map(|(base, key)| put(&server, base, "0", key, &slice))).await;
+    let stored = answers.iter().filter(|a| a.status == 200).count();
+    let refused = answers.iter().filter(|a| a.status == 507).count();
+    assert_eq!((stored, refused), (2, 4), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+}

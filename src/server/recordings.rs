@@ -185,6 +185,23 @@ impl Store {
         Ok(())
     }
 
+    /// Counts `bytes` against the quotas now, if they fit; the reservation
+    /// is given back unless [`Reserved::settle`]d with what was written.
+    fn reserve(&self, room: RoomId, bytes: u64) -> Result<Reserved<'_>, StoreError> {
+        let mut usage = lock(&self.usage);
+        let mb = |bytes: u64| bytes / 1_000_000;
+        let used = usage.rooms.get(&room).copied().unwrap_or(0);
+        if used + bytes > self.room_quota {
+            return Err(StoreError::RoomFull(mb(self.room_quota)));
+        }
+        if usage.total + bytes > self.total_quota {
+            return Err(StoreError::ServerFull(mb(self.total_quota)));
+        }
+        *usage.rooms.entry(room).or_default() += bytes;
+        usage.total += bytes;
+        Ok(Reserved { store: self, room, bytes })
+    }
+
     fn writer(&self, id: Uuid) -> Arc<Mutex<()>> {
         lock(&self.writing).entry(id).or_default().clone()
     }
@@ -214,7 +231,10 @@ impl Store {
         }
         let elapsed = now_ms().saturating_sub(meta.started_ms) + 5_000;
         meta.duration_ms = duration_ms.min(elapsed).max(meta.duration_ms);
-        self.check_space(room, bytes.len() as u64 + 16)?;
+        // Taken from the quota before writing: appends to several
+        // recordings at once must not each find room for themselves and
+        // together overshoot it.
+        let reserved = self.reserve(room, bytes.len() as u64 + 16)?;
         let path = folder.join(VIDEO);
         let before = meta.bytes;
         match self.mend_head(&folder, &meta, bytes)? {
@@ -250,10 +270,7 @@ impl Store {
         }
         meta.chunks += 1;
         write_meta(&folder, &meta)?;
-        let grown = meta.bytes - before;
-        let mut usage = lock(&self.usage);
-        *usage.rooms.entry(room).or_default() += grown;
-        usage.total += grown;
+        reserved.settle(meta.bytes - before);
         Ok(meta)
     }
 
@@ -313,6 +330,35 @@ impl Store {
     fn all(&self) -> Vec<Meta> {
         let Ok(rooms) = fs::read_dir(&self.dir) else { return Vec::new() };
         rooms.flatten().flat_map(|room| metas_in(&room.path())).collect()
+    }
+}
+
+/// Space taken from the quotas for a chunk being written.
+struct Reserved<'a> {
+    store: &'a Store,
+    room: RoomId,
+    bytes: u64,
+}
+
+impl Reserved<'_> {
+    /// The chunk is stored and took `used` bytes: keep those, give back the rest.
+    fn settle(mut self, used: u64) {
+        let spare = self.bytes.saturating_sub(used);
+        let over = used.saturating_sub(self.bytes);
+        self.bytes = spare;
+        let mut usage = lock(&self.store.usage);
+        *usage.rooms.entry(self.room).or_default() += over;
+        usage.total += over;
+        // Drop gives back `spare`.
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        let mut usage = lock(&self.store.usage);
+        let room = usage.rooms.entry(self.room).or_default();
+        *room = room.saturating_sub(self.bytes);
+        usage.total = usage.total.saturating_sub(self.bytes);
     }
 }
 
@@ -391,6 +437,20 @@ mod tests {
         store.append(other, meta.id, 0, &[0; 900], 0).unwrap();
         let third = store.create(RoomId::random(), "Cy".into(), PeerId::random()).unwrap();
         assert!(matches!(store.append(third.room, third.id, 0, &[0; 300], 0), Err(StoreError::ServerFull(_))));
+    }
+
+    #[test]
+    fn space_is_taken_when_a_chunk_begins_and_given_back_if_it_fails() {
+        let dir = tempdir();
+        let store = store(&dir);
+        let room = RoomId::random();
+        let first = store.reserve(room, 600).unwrap();
+        assert!(matches!(store.reserve(room, 600), Err(StoreError::RoomFull(_))), "the first holds its space");
+        drop(first);
+        let second = store.reserve(room, 600).unwrap();
+        second.settle(500);
+        assert_eq!(lock(&store.usage).rooms[&room], 500, "what was written is kept, the rest given back");
+        assert!(store.reserve(room, 500).is_ok());
     }
 
     #[test]
