@@ -117,26 +117,20 @@ fn Person(state: CallState, call: CallHandle, remote: Remote) -> impl IntoView {
             <Show when=is_host><span class="tag">"Host"</span></Show>
             <Show when=move || i_am_host()>
                 <span class="actions">
-                    <Show
-                        when=move || !is_host()
-                        fallback=move || view! {
-                            <button
-                                class="control small"
-                                aria-label=move || format!("Take host away from {}", name.get())
-                                on:click=move |_| _ = call.run(|c| c.revoke_host(id))
-                            >
-                                "Take host away"
-                            </button>
+                    // One button that makes a host, or takes it back.
+                    <button
+                        class="control small"
+                        aria-label=move || match is_host() {
+                            true => format!("Take host away from {}", name.get()),
+                            false => format!("Make {} a host", name.get()),
+                        }
+                        on:click=move |_| {
+                            let host = is_host();
+                            _ = call.run(|c| if host { c.revoke_host(id) } else { c.make_host(id) });
                         }
                     >
-                        <button
-                            class="control small"
-                            aria-label=move || format!("Make {} a host", name.get())
-                            on:click=move |_| _ = call.run(|c| c.make_host(id))
-                        >
-                            "Make host"
-                        </button>
-                    </Show>
+                        {move || if is_host() { "Take host away" } else { "Make host" }}
+                    </button>
                     <button
                         class="control small danger"
                         aria-label=move || format!("Remove {}", name.get())
