@@ -74,6 +74,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Open signaling sockets per client address.
     pub sockets: serve::PerAddress,
+    /// Recording chunks being received.
+    pub uploads: recording_routes::Uploads,
     /// Wrong room passwords per client address and room.
     pub attempts: Arc<access::Attempts>,
     /// Argon2 checks and hashes, a few at a time.
@@ -252,6 +254,7 @@ pub async fn run(
         shutdown: stopping.clone(),
         sessions: Sessions(Arc::new(live)),
         sockets: serve::PerAddress::default(),
+        uploads: recording_routes::Uploads::default(),
     };
     let limits = serve::Limits {
         header_timeout: state.config.http_header_timeout(),

@@ -230,14 +230,48 @@ async fn chunks_arriving_together_cannot_overshoot_the_quota() {
     let room = RoomId::random();
     let (_alice, alice) = server.entered(support::join(room, "Alice")).await;
     let mut uploads = Vec::new();
-    for _ in 0..6 {
+    // As many as one address may upload at once.
+    for _ in 0..moim::server::recording_routes::Uploads::PER_ADDRESS {
         uploads.push(start(&server, room, &alice).await);
     }
-    // Six chunks of 400 kB at once, against a room quota of 1 MB: two fit.
+    // Four chunks of 400 kB at once, against a room quota of 1 MB: two fit.
     let slice = vec![7u8; 400_000];
     let answers =
         futures_util::future::join_all(uploads.iter().map(|(base, key)| put(&server, base, "0", key, &slice))).await;
     let stored = answers.iter().filter(|a| a.status == 200).count();
     let refused = answers.iter().filter(|a| a.status == 507).count();
-    assert_eq!((stored, refused), (2, 4), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_eq!((stored, refused), (2, 2), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn one_address_uploads_a_few_chunks_at_a_time() {
+    use tokio::io::AsyncWriteExt;
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (_alice, alice) = server.entered(support::join(room, "Alice")).await;
+    let per_address = moim::server::recording_routes::Uploads::PER_ADDRESS as usize;
+    let mut uploads = Vec::new();
+    for _ in 0..=per_address {
+        uploads.push(start(&server, room, &alice).await);
+    }
+    // Four chunks whose bodies are still coming hold the places...
+    let mut held = Vec::new();
+    for (base, key) in &uploads[..per_address] {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let head = format!(
+            "PUT {base}/chunks/0 HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nContent-Length: 100000\r\n\r\n",
+            server.addr
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&[7; 1000]).await.unwrap();
+        held.push(stream);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // ...and a fifth is told to come back.
+    let (base, key) = &uploads[per_address];
+    let busy = put(&server, base, "0", key, b"chunk").await;
+    assert_eq!((busy.status, error(&busy)), (429, "busy".into()), "{}", busy.text());
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(put(&server, base, "0", key, b"chunk").await.status, 200, "sent again, taken");
 }

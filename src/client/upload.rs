@@ -199,7 +199,8 @@ impl Upload {
                 return Ok(());
             }
         }
-        if status >= 500 && status != 507 {
+        // The server failing, or busy with other uploads (429): later.
+        if (status >= 500 && status != 507) || status == 429 {
             return Err(Failure::Retry(format!("the server answered {status}")));
         }
         Err(Failure::Final(refusal.map_or_else(|| format!("the server answered {status}"), |r| r.message)))

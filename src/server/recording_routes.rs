@@ -24,6 +24,7 @@ use axum::{
     Json,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tower_http::services::ServeFile;
 use uuid::Uuid;
 
@@ -162,6 +163,7 @@ pub const DURATION_HEADER: &str = "x-moim-duration-ms";
 /// `PUT /api/rooms/{room}/recordings/{id}/chunks/{n}`: one chunk.
 pub async fn chunk(
     State(state): State<AppState>,
+    ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
     Path((room, id, n)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: Body,
@@ -173,12 +175,44 @@ pub async fn chunk(
     if let Some(refused) = upload_refused(&state, room, id, &headers).await {
         return refused;
     }
+    let ip = client_ip(peer.ip(), &headers, state.config.behind_proxy);
+    let Some(_uploading) = state.uploads.take(ip) else {
+        let text = "too many recordings are uploading right now; this chunk will be sent again".to_string();
+        return refuse(StatusCode::TOO_MANY_REQUESTS, "busy", text, None);
+    };
     let duration = headers.get(DURATION_HEADER).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0);
     let Ok(bytes) = to_bytes(body, MAX_CHUNK_BYTES).await else { return StoreError::TooLarge.into_response() };
     let store = state.recordings.clone();
     match blocking(move || store.append(room, id, n, &bytes, duration)).await {
         Ok(meta) => Json(Progress::from(meta)).into_response(),
         Err(err) => err.into_response(),
+    }
+}
+
+/// Chunk uploads in progress. Each holds its body in memory while it is
+/// written (up to 8 MiB), so there are at most [`Uploads::PER_ADDRESS`]
+/// from one address and [`Uploads::IN_ALL`] in all: at most 128 MiB of
+/// bodies. Past that a chunk gets 429 `busy`, and the recorder sends it
+/// again after a pause.
+#[derive(Clone)]
+pub struct Uploads {
+    per_address: super::serve::PerAddress,
+    in_all: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Uploads {
+    fn default() -> Self {
+        Self { per_address: Default::default(), in_all: Arc::new(tokio::sync::Semaphore::new(Self::IN_ALL)) }
+    }
+}
+
+impl Uploads {
+    pub const PER_ADDRESS: u32 = 4;
+    pub const IN_ALL: usize = 16;
+
+    fn take(&self, ip: std::net::IpAddr) -> Option<(super::serve::Slot, tokio::sync::OwnedSemaphorePermit)> {
+        let slot = self.per_address.take(ip, Self::PER_ADDRESS)?;
+        Some((slot, self.in_all.clone().try_acquire_owned().ok()?))
     }
 }
 

@@ -140,7 +140,9 @@ impl Server {
         // A refused request may be answered before its body is all sent.
         let _ = stream.write_all(body).await;
         let mut raw = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await.unwrap().unwrap();
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await;
+        let got = String::from_utf8_lossy(&raw[..raw.len().min(200)]).into_owned();
+        read.unwrap_or_else(|_| panic!("{method} {path}: no whole answer in 10 s; got {got:?}")).unwrap();
         let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete answer");
         let head = String::from_utf8_lossy(&raw[..split]).into_owned();
         let mut lines = head.lines();
