@@ -76,6 +76,8 @@ pub struct AppState {
     pub sockets: serve::PerAddress,
     /// Recording chunks being received.
     pub uploads: recording_routes::Uploads,
+    /// Recordings started per client address.
+    pub recording_starts: Arc<recording_routes::Starts>,
     /// Wrong room passwords per client address and room.
     pub attempts: Arc<access::Attempts>,
     /// Argon2 checks and hashes, a few at a time.
@@ -255,6 +257,7 @@ pub async fn run(
         sessions: Sessions(Arc::new(live)),
         sockets: serve::PerAddress::default(),
         uploads: recording_routes::Uploads::default(),
+        recording_starts: Arc::default(),
     };
     let limits = serve::Limits {
         header_timeout: state.config.http_header_timeout(),

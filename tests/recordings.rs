@@ -275,3 +275,17 @@ async fn one_address_uploads_a_few_chunks_at_a_time() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(put(&server, base, "0", key, b"chunk").await.status, 200, "sent again, taken");
 }
+
+#[tokio::test]
+async fn one_address_starts_a_limited_number_of_recordings() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let (_alice, alice) = server.entered(support::join(room, "Alice")).await;
+    let body = serde_json::json!({ "peer": alice.you, "token": alice.resume_token }).to_string();
+    let path = format!("/api/rooms/{room}/recordings");
+    for n in 0..moim::server::recording_routes::Starts::BURST {
+        assert_eq!(server.request("POST", &path, &[], body.as_bytes()).await.status, 201, "recording {n}");
+    }
+    let refused = server.request("POST", &path, &[], body.as_bytes()).await;
+    assert_eq!((refused.status, error(&refused)), (429, "too_many".into()), "{}", refused.text());
+}

@@ -22,6 +22,16 @@ impl TokenBucket {
         Self { rate: f64::from(rate), burst, tokens: burst, last: Instant::now() }
     }
 
+    /// A full bucket of `burst` that refills `per_hour` tokens an hour.
+    pub fn hourly(per_hour: u32, burst: u32) -> Self {
+        Self { rate: f64::from(per_hour) / 3600.0, ..Self::new(0, burst) }
+    }
+
+    /// Whether the bucket has refilled: one like it would be new.
+    pub fn is_full(&self) -> bool {
+        self.tokens + self.last.elapsed().as_secs_f64() * self.rate >= self.burst
+    }
+
     /// Takes one token if there is one.
     pub fn take(&mut self) -> bool {
         self.take_at(Instant::now())
@@ -63,5 +73,16 @@ mod tests {
         assert_eq!((0..8).filter(|_| bucket.take_at(later)).count(), 3, "three tokens in 0.3 s at 10/s");
         let much_later = later + Duration::from_secs(60);
         assert_eq!((0..8).filter(|_| bucket.take_at(much_later)).count(), 5, "never more than the burst");
+    }
+
+    #[test]
+    fn an_hourly_bucket_refills_slowly_and_says_when_it_is_full() {
+        let mut bucket = TokenBucket::hourly(20, 2);
+        assert!(bucket.is_full());
+        let start = bucket.last;
+        assert_eq!((0..4).filter(|_| bucket.take_at(start)).count(), 2);
+        assert!(!bucket.is_full());
+        assert!(!bucket.take_at(start + Duration::from_secs(60)), "one token takes three minutes");
+        assert!(bucket.take_at(start + Duration::from_secs(181)));
     }
 }

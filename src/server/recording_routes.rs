@@ -91,7 +91,13 @@ struct Started {
 }
 
 /// `POST /api/rooms/{room}/recordings`: a participant starts a recording.
-pub async fn start(State(state): State<AppState>, Path(room): Path<String>, body: Body) -> Response {
+pub async fn start(
+    State(state): State<AppState>,
+    ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(room) = parse_room(&room) else { return unknown() };
     let Ok(bytes) = to_bytes(body, 4096).await else {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request is too large".into(), None);
@@ -107,6 +113,10 @@ pub async fn start(State(state): State<AppState>, Path(room): Path<String>, body
         let text = "only a participant who is in the meeting may record it".to_string();
         return refuse(StatusCode::FORBIDDEN, "not_in_room", text, None);
     };
+    if !state.recording_starts.take(client_ip(peer.ip(), &headers, state.config.behind_proxy)) {
+        let text = "this address has started too many recordings; try again later".to_string();
+        return refuse(StatusCode::TOO_MANY_REQUESTS, "too_many", text, None);
+    }
     let store = state.recordings.clone();
     let by = request.peer;
     match blocking(move || store.create(room, name, by)).await {
@@ -213,6 +223,26 @@ impl Uploads {
     fn take(&self, ip: std::net::IpAddr) -> Option<(super::serve::Slot, tokio::sync::OwnedSemaphorePermit)> {
         let slot = self.per_address.take(ip, Self::PER_ADDRESS)?;
         Some((slot, self.in_all.clone().try_acquire_owned().ok()?))
+    }
+}
+
+/// Recordings started from each client address. Anyone with a room link
+/// can be in the room and start one, and each takes a folder and space
+/// until it is deleted: [`Starts::BURST`] at once, then
+/// [`Starts::PER_HOUR`] an hour.
+#[derive(Default)]
+pub struct Starts(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, super::limit::TokenBucket>>);
+
+impl Starts {
+    pub const BURST: u32 = 20;
+    pub const PER_HOUR: u32 = 20;
+
+    fn take(&self, ip: std::net::IpAddr) -> bool {
+        let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 10_000 {
+            buckets.retain(|_, bucket| !bucket.is_full());
+        }
+        buckets.entry(ip).or_insert_with(|| super::limit::TokenBucket::hourly(Self::PER_HOUR, Self::BURST)).take()
     }
 }
 
