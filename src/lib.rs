@@ -52,10 +52,13 @@
 //!   - `turn.rs`: expiring TURN credentials (the TURN REST convention);
 //!   - `recordings.rs`: recordings on disk (chunks appended in order,
 //!     fsynced, quotas); `recording_routes.rs`: their HTTP side (start,
-//!     upload, finish, files with range requests, the viewer cookie);
+//!     upload, finish, delete, files with range requests, the viewer
+//!     cookie, the per-address limits on starts and uploads);
 //!   - `headers.rs`: the Content-Security-Policy and the other security headers;
 //!   - `listen.rs`: plain TCP and the built-in HTTPS listener, both with
-//!     `TCP_NODELAY`.
+//!     `TCP_NODELAY`; `serve.rs`: the connection loop (hyper with its
+//!     timer: header, keep-alive and body timeouts; connections per
+//!     address).
 //! - `client.rs` (`hydrate`): the browser side of a call; `client/` holds:
 //!   - `media.rs`: camera, microphone and screen capture, device lists;
 //!   - `signaling.rs`: one websocket to the server, with keepalive and a
