@@ -89,6 +89,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// When a resume token for `peer` in `room` was made, if it is valid
+    /// and not past its lifetime (`Config::resume_lifetime`) at `now_ms`.
+    pub fn fresh_resume(&self, room: RoomId, peer: crate::protocol::PeerId, token: &str, now_ms: u64) -> Option<u64> {
+        let issued = self.secret.verify_resume(room, peer, token)?;
+        let lifetime = self.config.resume_lifetime().as_millis() as u64;
+        (now_ms.saturating_sub(issued) <= lifetime).then_some(issued)
+    }
+
     /// Counts and logs a refused signaling message or frame.
     pub fn reject(&self, why: &dyn std::fmt::Display) {
         let total = self.rejected.fetch_add(1, Ordering::Relaxed) + 1;

@@ -107,8 +107,7 @@ pub async fn start(
         return refuse(StatusCode::BAD_REQUEST, "malformed", text, None);
     };
     let name = state.rooms.member_name(room, request.peer);
-    let fresh = |issued: u64| now_ms().saturating_sub(issued) <= state.config.resume_lifetime().as_millis() as u64;
-    let proven = state.secret.verify_resume(room, request.peer, &request.token).is_some_and(fresh);
+    let proven = state.fresh_resume(room, request.peer, &request.token, now_ms()).is_some();
     let Some(name) = name.filter(|_| proven) else {
         let text = "only a participant who is in the meeting may record it".to_string();
         return refuse(StatusCode::FORBIDDEN, "not_in_room", text, None);

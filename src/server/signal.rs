@@ -442,11 +442,7 @@ impl Connection {
         // A token that does not check out (an old key, a forged id, past
         // its lifetime) is not an error: the browser simply joins as
         // someone new.
-        let lifetime = self.state.config.resume_lifetime().as_millis() as u64;
-        let resumed = resume.as_ref().and_then(|r| {
-            let issued = secret.verify_resume(room, r.id, &r.token)?;
-            (now.saturating_sub(issued) <= lifetime).then_some((r.id, issued))
-        });
+        let resumed = resume.as_ref().and_then(|r| Some((r.id, self.state.fresh_resume(room, r.id, &r.token, now)?)));
         let you = resumed.map_or_else(PeerId::random, |(id, _)| id);
         // A browser key is only ever compared: cap it, keep it as given.
         let device = device.filter(|d| !d.is_empty() && d.len() <= 64);
