@@ -54,6 +54,7 @@ export default defineConfig({
     // Started from the repo root so the server finds Leptos.toml and target/site.
     command: `./target/debug/moim --addr 127.0.0.1:${port}`,
     cwd: repoRoot,
+    env: { ...process.env, MOIM_CONFIG: 'end2end/server.toml' },
     url: `${baseURL}/`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -50,6 +50,7 @@ idle_timeout_secs = 600
 join_timeout_secs = 60
 connections_per_address = 20000
 sockets_per_address = 20000
+rooms_per_address_hour = 100000
 TOML
 ulimit -n 20000
 start_server 3300
@@ -75,6 +76,7 @@ section "Loopback fuzz: 1,000,000 random and mutated frames"
 cat >"$work/bench.toml" <<'TOML'
 rate_per_sec = 100000000
 rate_burst = 100000000
+rooms_per_address_hour = 100000
 TOML
 start_server 3302
 ./target/release/examples/signal_fuzz --url ws://127.0.0.1:3302/ws --frames "${FUZZ_FRAMES:-1000000}"

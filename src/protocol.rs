@@ -304,6 +304,9 @@ pub enum ErrorCode {
     Unavailable,
     /// The room's settings do not allow it (screen sharing for hosts only).
     NotAllowed,
+    /// This address has opened too many new rooms lately; the message says
+    /// so. Joining rooms that others are in still works.
+    TooManyRooms,
     /// The server is failing; try again.
     Internal,
 }

@@ -77,7 +77,9 @@ pub struct AppState {
     /// Recording chunks being received.
     pub uploads: recording_routes::Uploads,
     /// Recordings started per client address.
-    pub recording_starts: Arc<recording_routes::Starts>,
+    pub recording_starts: Arc<limit::Hourly>,
+    /// Rooms opened per client address.
+    pub rooms_opened: Arc<limit::Hourly>,
     /// Wrong room passwords per client address and room.
     pub attempts: Arc<access::Attempts>,
     /// Argon2 checks and hashes, a few at a time.
@@ -163,6 +165,10 @@ fn app(state: AppState) -> Router {
             move || shell(leptos.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Every body but a recording chunk's (which streams to disk) is a
+        // small form or JSON: what a request may hold in memory is bounded
+        // by this, times the connections allowed.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(cache_headers))
         // A body that stops arriving holds a connection and a task; pieces
         // must come this often (the headers' timeout is in serve.rs).
@@ -182,6 +188,10 @@ fn app(state: AppState) -> Router {
                 .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("video/"))),
         )
 }
+
+/// The largest request body read into memory (the password form, a
+/// recording's start).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Files under `/pkg/` have their content hash in their name: once fetched,
 /// they never need asking for again. Everything else is checked each time.
@@ -250,6 +260,7 @@ pub async fn run(
     let stored = &config.recordings;
     let mb = |n: u64| n.saturating_mul(1_000_000);
     let store = recordings::Store::open(&stored.dir, mb(stored.room_quota_mb), mb(stored.total_quota_mb));
+    let rooms_opened = limit::Hourly::new(config.rooms_per_address_hour, config.rooms_per_address_hour);
     let state = AppState {
         recordings: Arc::new(store),
         leptos: Arc::new(leptos_options(&config)),
@@ -265,12 +276,29 @@ pub async fn run(
         sessions: Sessions(Arc::new(live)),
         sockets: serve::PerAddress::default(),
         uploads: recording_routes::Uploads::default(),
-        recording_starts: Arc::default(),
+        recording_starts: Arc::new(limit::Hourly::new(
+            recording_routes::STARTS_PER_HOUR,
+            recording_routes::STARTS_BURST,
+        )),
+        rooms_opened: Arc::new(rooms_opened),
     };
     let limits = serve::Limits {
         header_timeout: state.config.http_header_timeout(),
         per_address: state.config.connections_per_address,
     };
+    // What anonymous clients left behind is tidied before the first
+    // request, and then every few minutes.
+    sweep(&state);
+    tokio::spawn({
+        let state = state.clone();
+        async move {
+            loop {
+                tokio::time::sleep(SWEEP_EVERY).await;
+                let state = state.clone();
+                let _ = tokio::task::spawn_blocking(move || sweep(&state)).await;
+            }
+        }
+    });
     let router = app(state);
     let serve = async move {
         match tls {
@@ -298,6 +326,22 @@ pub async fn run(
         server.abort();
     }
     Ok(())
+}
+
+/// How often [`sweep`] runs.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Stops or deletes recordings whose recorder went away, and forgets
+/// rooms that have been empty for `empty_room_days` (docs/security.md,
+/// "State from anonymous clients"). Blocking.
+fn sweep(state: &AppState) {
+    let idle = Duration::from_secs(state.config.recordings.idle_minutes.saturating_mul(60));
+    let recordings = state.recordings.sweep(idle);
+    let store = &state.recordings;
+    let rooms = state.rooms.sweep(state.config.empty_room_expiry(), |room| !store.list(room).is_empty());
+    if recordings != Default::default() || rooms > 0 {
+        tracing::info!(?recordings, rooms, "tidied up what was left behind");
+    }
 }
 
 /// `POST /new` (the "New meeting" form): a fresh, unguessable room.

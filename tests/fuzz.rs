@@ -24,7 +24,13 @@ async fn a_fuzzed_server_never_panics_and_still_serves_a_call() {
     }));
     let frames = std::env::var("MOIM_FUZZ_FRAMES").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
     // Limits that let the frames through to the decoder and the rooms.
-    let server = Server::with(Config { rate_per_sec: 1_000_000, rate_burst: 1_000_000, ..Config::default() }).await;
+    let config = Config {
+        rate_per_sec: 1_000_000,
+        rate_burst: 1_000_000,
+        rooms_per_address_hour: 1_000_000,
+        ..Config::default()
+    };
+    let server = Server::with(config).await;
     let report = fuzz::run(&format!("ws://{}/ws", server.addr), frames, 16, 0x5EED).await;
     println!("{report:#?}");
     assert_eq!(PANICS.load(Ordering::Relaxed), 0, "no panic anywhere");

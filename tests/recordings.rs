@@ -234,8 +234,9 @@ async fn chunks_arriving_together_cannot_overshoot_the_quota() {
     for _ in 0..moim::server::recording_routes::Uploads::PER_ADDRESS {
         uploads.push(start(&server, room, &alice).await);
     }
-    // Four chunks of 400 kB at once, against a room quota of 1 MB: two fit.
-    let slice = vec![7u8; 400_000];
+    // Four chunks of 300 kB at once, against a room quota of 1 MB of
+    // which the four recordings take 256 KiB: two fit.
+    let slice = vec![7u8; 300_000];
     let answers =
         futures_util::future::join_all(uploads.iter().map(|(base, key)| put(&server, base, "0", key, &slice))).await;
     let stored = answers.iter().filter(|a| a.status == 200).count();
@@ -283,9 +284,59 @@ async fn one_address_starts_a_limited_number_of_recordings() {
     let (_alice, alice) = server.entered(support::join(room, "Alice")).await;
     let body = serde_json::json!({ "peer": alice.you, "token": alice.resume_token }).to_string();
     let path = format!("/api/rooms/{room}/recordings");
-    for n in 0..moim::server::recording_routes::Starts::BURST {
+    for n in 0..moim::server::recording_routes::STARTS_BURST {
         assert_eq!(server.request("POST", &path, &[], body.as_bytes()).await.status, 201, "recording {n}");
     }
     let refused = server.request("POST", &path, &[], body.as_bytes()).await;
     assert_eq!((refused.status, error(&refused)), (429, "too_many".into()), "{}", refused.text());
+}
+
+#[tokio::test]
+async fn a_chunk_goes_to_disk_as_it_arrives_not_into_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let data_dir = support::temp_dir();
+    let server = Server::with(Config { data_dir: data_dir.clone(), ..Config::default() }).await;
+    let (room, base, key, _alice) = recording(&server).await;
+    let id = base.rsplit('/').next().unwrap();
+    let folder = data_dir.join("recordings").join(room.to_string()).join(id);
+    let total = 6_000_000;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "PUT {base}/chunks/0 HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![5; total / 2]).await.unwrap();
+    // Half of the body is sent and the rest is not: the half is on disk.
+    let on_disk = || {
+        std::fs::read_dir(&folder)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "part"))
+            .map(|e| e.metadata().unwrap().len())
+            .sum::<u64>()
+    };
+    let mut waited = 0;
+    while on_disk() < (total / 2) as u64 && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert_eq!(on_disk(), (total / 2) as u64, "the first half waits on disk");
+    stream.write_all(&vec![5; total / 2]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(on_disk(), 0, "nothing is left beside the recording");
+    assert_eq!(std::fs::metadata(folder.join("video.webm")).unwrap().len(), total as u64);
+    let _ = std::fs::remove_dir_all(data_dir);
+}
+
+#[tokio::test]
+async fn a_form_body_past_the_limit_is_refused_unread() {
+    let server = Server::start().await;
+    let room = RoomId::random();
+    let big = format!("password={}", "a".repeat(100_000));
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let answer = server.request("POST", &format!("{}/recordings", room.path()), &headers, big.as_bytes()).await;
+    assert_eq!(answer.status, 413, "{}", answer.text());
 }

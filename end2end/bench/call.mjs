@@ -243,7 +243,7 @@ async function rawSize(url, encoding) {
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 
-const server = spawn('./target/release/moim', ['--addr', `127.0.0.1:${PORT}`], { cwd: root, stdio: 'ignore' });
+const server = spawn('./target/release/moim', ['--config', 'end2end/server.toml', '--addr', `127.0.0.1:${PORT}`], { cwd: root, stdio: 'ignore' });
 try {
   await waitForServer();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });

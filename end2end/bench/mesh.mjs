@@ -41,7 +41,7 @@ const inbound = (page) =>
     return out;
   });
 
-const server = spawn('./target/release/moim', ['--addr', `127.0.0.1:${PORT}`, '--data-dir', mkdtempSync(join(tmpdir(), 'moim-mesh-'))], {
+const server = spawn('./target/release/moim', ['--config', 'end2end/server.toml', '--addr', `127.0.0.1:${PORT}`, '--data-dir', mkdtempSync(join(tmpdir(), 'moim-mesh-'))], {
   cwd: root,
   stdio: 'ignore',
 });

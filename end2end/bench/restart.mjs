@@ -31,7 +31,7 @@ let server = null;
 
 /** Starts the server; resolves with Date.now() when it first answers. */
 async function start() {
-  server = spawn('./target/release/moim', ['--addr', `127.0.0.1:${PORT}`, '--data-dir', dataDir], {
+  server = spawn('./target/release/moim', ['--config', 'end2end/server.toml', '--addr', `127.0.0.1:${PORT}`, '--data-dir', dataDir], {
     cwd: root,
     stdio: 'ignore',
   });

@@ -338,6 +338,7 @@ impl Call {
                 | ErrorCode::BadName
                 | ErrorCode::AlreadyJoined
                 | ErrorCode::RoomLocked
+                | ErrorCode::TooManyRooms
                 | ErrorCode::Unavailable => {
                     self.release();
                     state.stage.set(Stage::Refused(sentence(&message)));

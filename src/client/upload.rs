@@ -199,8 +199,9 @@ impl Upload {
                 return Ok(());
             }
         }
-        // The server failing, or busy with other uploads (429): later.
-        if (status >= 500 && status != 507) || status == 429 {
+        // The server failing, busy with other uploads (429), or the body
+        // cut short on the way (408): later.
+        if (status >= 500 && status != 507) || status == 429 || status == 408 {
             return Err(Failure::Retry(format!("the server answered {status}")));
         }
         Err(Failure::Final(refusal.map_or_else(|| format!("the server answered {status}"), |r| r.message)))

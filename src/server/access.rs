@@ -149,6 +149,41 @@ impl Store {
         })
     }
 
+    /// Every room with settings on disk, with when they were last written
+    /// or the room last emptied ([`Store::touch`]).
+    pub fn rooms(&self) -> Vec<(RoomId, std::time::SystemTime)> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let room = |path: &Path| {
+            let id = path.file_name()?.to_str()?.strip_suffix(".json")?;
+            Some(RoomId(Uuid::try_parse(id).ok()?))
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| Some((room(&entry.path())?, entry.metadata().ok()?.modified().ok()?)))
+            .collect()
+    }
+
+    /// Marks the settings as in use now: the room just emptied, and its
+    /// settings are kept [`Config::empty_room_days`](super::config::Config)
+    /// from here.
+    pub fn touch(&self, room: RoomId) {
+        let touched = std::fs::File::options()
+            .write(true)
+            .open(self.path(room))
+            .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+        if let Err(err) = touched {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(%room, %err, "cannot mark room settings as used");
+            }
+        }
+    }
+
+    /// Forgets a room's settings.
+    pub fn remove(&self, room: RoomId) -> std::io::Result<()> {
+        std::fs::remove_file(self.path(room))?;
+        std::fs::File::open(&self.dir)?.sync_all()
+    }
+
     /// Writes the settings (or removes the file when they are the defaults).
     pub fn save(&self, room: RoomId, stored: &Stored) {
         let path = self.path(room);

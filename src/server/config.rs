@@ -60,6 +60,10 @@ pub struct Config {
     /// Open signaling sockets one client address may hold (a school or
     /// office behind one NAT is one address).
     pub sockets_per_address: u32,
+    /// New rooms one client address may open an hour (and at once): a room
+    /// nobody is in, joined as its new host. Rooms others are in, and hosts
+    /// coming back, do not count.
+    pub rooms_per_address_hour: u32,
     /// Messages a second one signaling socket may send on average…
     pub rate_per_sec: u32,
     /// …and in one burst (joining a full room sends about a hundred).
@@ -71,6 +75,10 @@ pub struct Config {
     /// participant stops renewing it (by leaving or losing the connection):
     /// room for a server restart or a slow reconnect.
     pub resume_token_secs: u64,
+    /// Days a room nobody is in keeps its settings (password, lock,
+    /// removals), counted from when it emptied; then it is as new. A room
+    /// with recordings keeps them as long as it has any.
+    pub empty_room_days: u64,
     /// Where the server keeps what must outlive a restart (its secret key,
     /// and the settings of rooms that have any).
     pub data_dir: PathBuf,
@@ -90,11 +98,14 @@ pub struct RecordingSettings {
     pub room_quota_mb: u64,
     /// The most all recordings together may take, in megabytes.
     pub total_quota_mb: u64,
+    /// A recording that has not grown for this many minutes is stopped
+    /// (its tab went away), or deleted if it holds nothing.
+    pub idle_minutes: u64,
 }
 
 impl Default for RecordingSettings {
     fn default() -> Self {
-        Self { dir: PathBuf::from("recordings"), room_quota_mb: 2_000, total_quota_mb: 20_000 }
+        Self { dir: PathBuf::from("recordings"), room_quota_mb: 2_000, total_quota_mb: 20_000, idle_minutes: 60 }
     }
 }
 
@@ -116,10 +127,12 @@ impl Default for Config {
             http_body_timeout_secs: 30,
             connections_per_address: 500,
             sockets_per_address: 200,
+            rooms_per_address_hour: 30,
             rate_per_sec: 50,
             rate_burst: 200,
             resume_grace_secs: 20,
             resume_token_secs: 180,
+            empty_room_days: 30,
             data_dir: PathBuf::from("data"),
             behind_proxy: false,
             recordings: RecordingSettings::default(),
@@ -178,6 +191,10 @@ impl Config {
         Duration::from_secs(self.resume_grace_secs)
     }
 
+    pub fn empty_room_expiry(&self) -> Duration {
+        Duration::from_secs(self.empty_room_days.saturating_mul(86_400))
+    }
+
     /// How long a resume token lasts from when it was made.
     pub fn resume_lifetime(&self) -> Duration {
         self.resume_grace() + Duration::from_secs(self.resume_token_secs.max(1))
@@ -199,7 +216,10 @@ mod tests {
     fn shipped_settings_parse() {
         let config = Config::parse(include_str!("../../Leptos.toml")).expect("Leptos.toml");
         assert!(config.ice_servers.is_empty(), "no ICE server may be called by default");
-        assert_eq!(config.address, Config::default().address);
+        assert_eq!(config, Config::default(), "Leptos.toml shows the defaults");
+        let mut tests = Config::parse(include_str!("../../end2end/server.toml")).expect("end2end/server.toml");
+        tests.rooms_per_address_hour = config.rooms_per_address_hour;
+        assert_eq!(tests, config, "the browser tests run the shipped settings");
     }
 
     #[test]

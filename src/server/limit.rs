@@ -59,6 +59,31 @@ impl TokenBucket {
     }
 }
 
+/// Things each client address may start only so often (recordings, new
+/// rooms): `burst` at once, then `per_hour` an hour. Anyone with a link can
+/// do them, and each leaves something behind (a folder, a settings file).
+pub struct Hourly {
+    per_hour: u32,
+    burst: u32,
+    buckets: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, TokenBucket>>,
+}
+
+impl Hourly {
+    pub fn new(per_hour: u32, burst: u32) -> Self {
+        Self { per_hour, burst, buckets: Default::default() }
+    }
+
+    /// Takes one for `ip`, if it has one left.
+    pub fn take(&self, ip: std::net::IpAddr) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        // Full buckets are as good as none: dropping them bounds the map.
+        if buckets.len() > 10_000 {
+            buckets.retain(|_, bucket| !bucket.is_full());
+        }
+        buckets.entry(ip).or_insert_with(|| TokenBucket::hourly(self.per_hour, self.burst)).take()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

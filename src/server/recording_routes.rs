@@ -51,6 +51,7 @@ impl IntoResponse for StoreError {
             Self::Gap { expected, .. } => refuse(StatusCode::CONFLICT, "gap", message, Some(expected)),
             Self::Finished => refuse(StatusCode::CONFLICT, "finished", message, None),
             Self::TooLarge => refuse(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message, None),
+            Self::Incomplete => refuse(StatusCode::REQUEST_TIMEOUT, "incomplete", message, None),
             Self::RoomFull(_) => refuse(StatusCode::INSUFFICIENT_STORAGE, "room_full", message, None),
             Self::ServerFull(_) => refuse(StatusCode::INSUFFICIENT_STORAGE, "server_full", message, None),
             Self::Io(err) => {
@@ -190,19 +191,62 @@ pub async fn chunk(
         return refuse(StatusCode::TOO_MANY_REQUESTS, "busy", text, None);
     };
     let duration = headers.get(DURATION_HEADER).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0);
-    let Ok(bytes) = to_bytes(body, MAX_CHUNK_BYTES).await else { return StoreError::TooLarge.into_response() };
+    let Some(part) = state.recordings.incoming(room, id) else { return unknown() };
+    let incoming = match Incoming::receive(body, part).await {
+        Ok(incoming) => incoming,
+        Err(err) => return err.into_response(),
+    };
     let store = state.recordings.clone();
-    match blocking(move || store.append(room, id, n, &bytes, duration)).await {
+    let appended = blocking(move || {
+        let file = std::fs::File::open(&incoming.path)?;
+        store.append(room, id, n, std::io::BufReader::new(file), incoming.len, duration)
+    });
+    match appended.await {
         Ok(meta) => Json(Progress::from(meta)).into_response(),
         Err(err) => err.into_response(),
     }
 }
 
-/// Chunk uploads in progress. Each holds its body in memory while it is
-/// written (up to 8 MiB), so there are at most [`Uploads::PER_ADDRESS`]
-/// from one address and [`Uploads::IN_ALL`] in all: at most 128 MiB of
-/// bodies. Past that a chunk gets 429 `busy`, and the recorder sends it
-/// again after a pause.
+/// A chunk's body, written to a file as it arrives: only one read buffer
+/// of it is in memory at a time, however large it is. The file goes when
+/// this does.
+struct Incoming {
+    path: std::path::PathBuf,
+    len: u64,
+}
+
+impl Incoming {
+    async fn receive(body: Body, path: std::path::PathBuf) -> Result<Self, StoreError> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let mut file = tokio::fs::File::create(&path).await?;
+        let mut incoming = Self { path, len: 0 };
+        let mut stream = body.into_data_stream();
+        while let Some(piece) = stream.next().await {
+            let piece = piece.map_err(|_| StoreError::Incomplete)?;
+            incoming.len += piece.len() as u64;
+            if incoming.len > MAX_CHUNK_BYTES as u64 {
+                return Err(StoreError::TooLarge);
+            }
+            file.write_all(&piece).await?;
+        }
+        // tokio's file finishes its last write in the background otherwise.
+        file.flush().await?;
+        Ok(incoming)
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Chunk uploads in progress: at most [`Uploads::PER_ADDRESS`] from one
+/// address and [`Uploads::IN_ALL`] in all. Bodies stream to disk (see
+/// [`Incoming`]), so this bounds the disk they take while they arrive (128
+/// MiB) and the blocking threads that copy them. Past that a chunk gets 429
+/// `busy`, and the recorder sends it again after a pause.
 #[derive(Clone)]
 pub struct Uploads {
     per_address: super::serve::PerAddress,
@@ -225,25 +269,11 @@ impl Uploads {
     }
 }
 
-/// Recordings started from each client address. Anyone with a room link
-/// can be in the room and start one, and each takes a folder and space
-/// until it is deleted: [`Starts::BURST`] at once, then
-/// [`Starts::PER_HOUR`] an hour.
-#[derive(Default)]
-pub struct Starts(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, super::limit::TokenBucket>>);
-
-impl Starts {
-    pub const BURST: u32 = 20;
-    pub const PER_HOUR: u32 = 20;
-
-    fn take(&self, ip: std::net::IpAddr) -> bool {
-        let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > 10_000 {
-            buckets.retain(|_, bucket| !bucket.is_full());
-        }
-        buckets.entry(ip).or_insert_with(|| super::limit::TokenBucket::hourly(Self::PER_HOUR, Self::BURST)).take()
-    }
-}
+/// Recordings one client address may start: anyone in a room can, and
+/// each takes a folder and space until it is deleted.
+pub const STARTS_BURST: u32 = 20;
+/// …and then this many an hour.
+pub const STARTS_PER_HOUR: u32 = 20;
 
 /// `POST /api/rooms/{room}/recordings/{id}/finish`: the recorder stopped.
 pub async fn finish(

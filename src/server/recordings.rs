@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::{
     collections::HashMap,
     fs::{self, File, OpenOptions},
-    io::{self, Write},
+    io::{self, Read, Seek, Write},
     os::unix::fs::FileExt,
     path::{Path, PathBuf},
     sync::{Arc, Mutex, MutexGuard},
@@ -42,6 +42,8 @@ use uuid::Uuid;
 pub const MAX_CHUNK_BYTES: usize = 8 * 1024 * 1024;
 
 const VIDEO: &str = "video.webm";
+/// The extension of a chunk being received.
+const PART: &str = "part";
 const META: &str = "meta.json";
 
 /// What the server knows of one recording, as kept in `meta.json`.
@@ -81,6 +83,8 @@ pub enum StoreError {
     Finished,
     #[error("a chunk may have at most {MAX_CHUNK_BYTES} bytes")]
     TooLarge,
+    #[error("the chunk did not arrive whole; send it again")]
+    Incomplete,
     #[error("the recordings of this room have used their {0} MB")]
     RoomFull(u64),
     #[error("the server's space for recordings ({0} MB) is used up")]
@@ -89,11 +93,18 @@ pub enum StoreError {
     Io(#[from] io::Error),
 }
 
+/// What each recording counts against the quotas besides its bytes: its
+/// folder and `meta.json`. Anyone in a room can start recordings, and
+/// empty ones must fill the quota too rather than the disk's inodes.
+pub const RECORDING_OVERHEAD: u64 = 64 * 1024;
+
 /// The recordings directory with its quotas, and what is in it.
 pub struct Store {
     dir: PathBuf,
     room_quota: u64,
     total_quota: u64,
+    /// [`RECORDING_OVERHEAD`], or 0 in unit tests that count bytes.
+    overhead: u64,
     /// Bytes per room and in all, counted at start and kept up to date.
     usage: Mutex<Usage>,
     /// One lock per recording being written.
@@ -117,20 +128,69 @@ fn now_ms() -> u64 {
 impl Store {
     /// Opens (and counts) the recordings under `dir`; quotas in bytes.
     pub fn open(dir: &Path, room_quota: u64, total_quota: u64) -> Self {
+        Self::open_with(dir, room_quota, total_quota, RECORDING_OVERHEAD)
+    }
+
+    fn open_with(dir: &Path, room_quota: u64, total_quota: u64, overhead: u64) -> Self {
         let store = Self {
             dir: dir.to_path_buf(),
             room_quota,
             total_quota,
+            overhead,
             usage: Mutex::default(),
             writing: Mutex::default(),
         };
         let mut usage = Usage::default();
         for meta in store.all() {
-            *usage.rooms.entry(meta.room).or_default() += meta.bytes;
-            usage.total += meta.bytes;
+            *usage.rooms.entry(meta.room).or_default() += meta.bytes + overhead;
+            usage.total += meta.bytes + overhead;
         }
         *lock(&store.usage) = usage;
         store
+    }
+
+    /// Where a chunk's body is written while it arrives (beside the
+    /// recording, so the copy into it stays on one disk); `None` when
+    /// there is no such recording. [`Store::sweep`] removes what a crash
+    /// left.
+    pub fn incoming(&self, room: RoomId, id: Uuid) -> Option<PathBuf> {
+        let folder = self.folder(room, id);
+        folder.is_dir().then(|| folder.join(format!("{}.{PART}", Uuid::new_v4().simple())))
+    }
+
+    /// Tidies up after recorders that went away: a recording that has not
+    /// grown for `idle` is stopped (its upload key dies, and it plays as it
+    /// is), or deleted if it holds nothing; half-received chunks that old
+    /// are removed. Runs when the server starts and then every few minutes.
+    pub fn sweep(&self, idle: std::time::Duration) -> Swept {
+        let mut swept = Swept::default();
+        let old = |path: &Path| {
+            fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= idle))
+        };
+        for meta in self.all() {
+            let folder = self.folder(meta.room, meta.id);
+            if let Ok(entries) = fs::read_dir(&folder) {
+                for part in entries.flatten().map(|e| e.path()) {
+                    if part.extension().is_some_and(|e| e == PART) && old(&part) && fs::remove_file(&part).is_ok() {
+                        swept.parts += 1;
+                    }
+                }
+            }
+            if !old(&folder.join(META)) {
+                continue;
+            }
+            let result = if meta.chunks == 0 {
+                self.delete(meta.room, meta.id).map(|()| swept.deleted += 1)
+            } else if !meta.finished {
+                self.finish(meta.room, meta.id).map(|_| swept.stopped += 1)
+            } else {
+                Ok(())
+            };
+            if let Err(err) = result {
+                tracing::warn!(recording = %meta.id, %err, "could not tidy up a recording");
+            }
+        }
+        swept
     }
 
     fn folder(&self, room: RoomId, id: Uuid) -> PathBuf {
@@ -147,7 +207,8 @@ impl Store {
     /// Starts a recording of `room` by `by`. Refused when the room or the
     /// server has no space left.
     pub fn create(&self, room: RoomId, by: String, by_peer: PeerId) -> Result<Meta, StoreError> {
-        self.check_space(room, 0)?;
+        // Counted and taken in one step, as chunks are.
+        let reserved = self.reserve(room, self.overhead)?;
         let meta = Meta {
             id: Uuid::new_v4(),
             room,
@@ -170,19 +231,8 @@ impl Store {
         }
         File::create(folder.join(VIDEO))?.sync_all()?;
         write_meta(&folder, &meta)?;
+        reserved.settle(self.overhead);
         Ok(meta)
-    }
-
-    fn check_space(&self, room: RoomId, more: u64) -> Result<(), StoreError> {
-        let usage = lock(&self.usage);
-        let mb = |bytes: u64| bytes / 1_000_000;
-        if usage.rooms.get(&room).copied().unwrap_or(0) + more > self.room_quota {
-            return Err(StoreError::RoomFull(mb(self.room_quota)));
-        }
-        if usage.total + more > self.total_quota {
-            return Err(StoreError::ServerFull(mb(self.total_quota)));
-        }
-        Ok(())
     }
 
     /// Counts `bytes` against the quotas now, if they fit; the reservation
@@ -211,8 +261,20 @@ impl Store {
     /// by the time since the recording started (plus a little), so a client
     /// cannot make a file claim hours it does not have. Returns the
     /// recording as it is now; a chunk already stored changes nothing.
-    pub fn append(&self, room: RoomId, id: Uuid, n: u64, bytes: &[u8], duration_ms: u64) -> Result<Meta, StoreError> {
-        if bytes.len() > MAX_CHUNK_BYTES {
+    ///
+    /// The chunk is read from `chunk` (`len` bytes): the handler streams a
+    /// request body into a file beside the recording ([`Store::incoming`])
+    /// rather than holding up to [`MAX_CHUNK_BYTES`] of it in memory.
+    pub fn append(
+        &self,
+        room: RoomId,
+        id: Uuid,
+        n: u64,
+        mut chunk: impl io::Read,
+        len: u64,
+        duration_ms: u64,
+    ) -> Result<Meta, StoreError> {
+        if len > MAX_CHUNK_BYTES as u64 {
             return Err(StoreError::TooLarge);
         }
         let writer = self.writer(id);
@@ -234,32 +296,41 @@ impl Store {
         // Taken from the quota before writing: appends to several
         // recordings at once must not each find room for themselves and
         // together overshoot it.
-        let reserved = self.reserve(room, bytes.len() as u64 + 16)?;
+        let reserved = self.reserve(room, len + 16)?;
         let path = folder.join(VIDEO);
         let before = meta.bytes;
-        match self.mend_head(&folder, &meta, bytes)? {
+        // The start of the chunk, for the header: at most HEAD_BYTES of it
+        // is ever held in memory.
+        let mut start = Vec::new();
+        if meta.duration_field.is_none() && meta.bytes as usize <= crate::webm::HEAD_BYTES {
+            (&mut chunk).take(crate::webm::HEAD_BYTES as u64).read_to_end(&mut start)?;
+        }
+        match self.mend_head(&folder, &meta, &start)? {
             // The file so far and this chunk, with a duration: written
             // aside and renamed, so a crash leaves the old file whole.
-            Some((whole, field)) => {
+            Some((head, field)) => {
                 let tmp = folder.join("video.tmp");
                 let mut file = File::create(&tmp)?;
-                file.write_all(&whole)?;
+                file.write_all(&head)?;
+                let rest = io::copy(&mut chunk, &mut file)?;
                 file.sync_all()?;
                 fs::rename(&tmp, &path)?;
                 sync_dir(&folder)?;
-                meta.bytes = whole.len() as u64;
+                meta.bytes = head.len() as u64 + rest;
                 meta.duration_field = Some(field);
             }
             None => {
-                let file = OpenOptions::new().write(true).open(&path)?;
+                let mut file = OpenOptions::new().write(true).open(&path)?;
                 // Bytes past the count are a chunk whose meta was never written.
                 file.set_len(meta.bytes)?;
-                file.write_all_at(bytes, meta.bytes)?;
+                file.seek(io::SeekFrom::Start(meta.bytes))?;
+                file.write_all(&start)?;
+                let rest = io::copy(&mut chunk, &mut file)?;
                 if let Some(field) = meta.duration_field {
                     file.write_all_at(&field.value(meta.duration_ms as f64), field.offset)?;
                 }
                 file.sync_data()?;
-                meta.bytes += bytes.len() as u64;
+                meta.bytes += start.len() as u64 + rest;
             }
         }
         // tests/crash.rs kills a debug server here: the chunk is on disk,
@@ -275,9 +346,10 @@ impl Store {
     }
 
     /// While the file has no duration yet and is still short, the file so
-    /// far plus `chunk` with a duration added, if that now holds the header.
+    /// far plus the start of the chunk with a duration added, if that now
+    /// holds the header.
     fn mend_head(&self, folder: &Path, meta: &Meta, chunk: &[u8]) -> io::Result<Option<(Vec<u8>, DurationField)>> {
-        if meta.duration_field.is_some() || meta.bytes as usize > crate::webm::HEAD_BYTES {
+        if meta.duration_field.is_some() || meta.bytes as usize > crate::webm::HEAD_BYTES || chunk.is_empty() {
             return Ok(None);
         }
         let mut head = fs::read(folder.join(VIDEO))?;
@@ -310,10 +382,11 @@ impl Store {
         if let Some(parent) = folder.parent() {
             sync_dir(parent)?;
         }
+        let freed = meta.bytes + self.overhead;
         let mut usage = lock(&self.usage);
         let used = usage.rooms.entry(room).or_default();
-        *used = used.saturating_sub(meta.bytes);
-        usage.total = usage.total.saturating_sub(meta.bytes);
+        *used = used.saturating_sub(freed);
+        usage.total = usage.total.saturating_sub(freed);
         drop(usage);
         lock(&self.writing).remove(&id);
         Ok(())
@@ -331,6 +404,14 @@ impl Store {
         let Ok(rooms) = fs::read_dir(&self.dir) else { return Vec::new() };
         rooms.flatten().flat_map(|room| metas_in(&room.path())).collect()
     }
+}
+
+/// What one [`Store::sweep`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub stopped: usize,
+    pub deleted: usize,
+    pub parts: usize,
 }
 
 /// Space taken from the quotas for a chunk being written.
@@ -391,7 +472,11 @@ mod tests {
     use super::*;
 
     fn store(dir: &Path) -> Store {
-        Store::open(dir, 1_000, 2_000)
+        Store::open_with(dir, 1_000, 2_000, 0)
+    }
+
+    fn put(store: &Store, room: RoomId, id: Uuid, n: u64, bytes: &[u8], ms: u64) -> Result<Meta, StoreError> {
+        store.append(room, id, n, bytes, bytes.len() as u64, ms)
     }
 
     #[test]
@@ -400,17 +485,17 @@ mod tests {
         let store = store(&dir);
         let room = RoomId::random();
         let meta = store.create(room, "Ada".into(), PeerId::random()).unwrap();
-        store.append(room, meta.id, 0, b"aaa", 1000).unwrap();
-        store.append(room, meta.id, 0, b"aaa", 1000).unwrap();
-        let err = store.append(room, meta.id, 2, b"ccc", 3000).unwrap_err();
+        put(&store, room, meta.id, 0, b"aaa", 1000).unwrap();
+        put(&store, room, meta.id, 0, b"aaa", 1000).unwrap();
+        let err = put(&store, room, meta.id, 2, b"ccc", 3000).unwrap_err();
         assert!(matches!(err, StoreError::Gap { got: 2, expected: 1 }), "{err}");
-        let meta = store.append(room, meta.id, 1, b"bb", 2000).unwrap();
+        let meta = put(&store, room, meta.id, 1, b"bb", 2000).unwrap();
         assert_eq!((meta.chunks, meta.bytes, meta.duration_ms), (2, 5, 2000));
         let (path, _) = store.video(room, meta.id).unwrap();
         assert_eq!(fs::read(path).unwrap(), b"aaabb");
         store.finish(room, meta.id).unwrap();
-        assert!(matches!(store.append(room, meta.id, 2, b"c", 3000), Err(StoreError::Finished)));
-        assert!(matches!(store.append(room, meta.id, 0, b"aaa", 1000), Err(StoreError::Finished)), "not even a repeat");
+        assert!(matches!(put(&store, room, meta.id, 2, b"c", 3000), Err(StoreError::Finished)));
+        assert!(matches!(put(&store, room, meta.id, 0, b"aaa", 1000), Err(StoreError::Finished)), "not even a repeat");
         assert_eq!(store.list(room).len(), 1);
         assert!(store.video(RoomId::random(), meta.id).is_none(), "found only under its own room");
         store.delete(room, meta.id).unwrap();
@@ -425,18 +510,18 @@ mod tests {
         {
             let store = store(&dir);
             let meta = store.create(room, "Ada".into(), PeerId::random()).unwrap();
-            store.append(room, meta.id, 0, &[0; 900], 0).unwrap();
-            assert!(matches!(store.append(room, meta.id, 1, &[0; 200], 0), Err(StoreError::RoomFull(_))));
+            put(&store, room, meta.id, 0, &[0; 900], 0).unwrap();
+            assert!(matches!(put(&store, room, meta.id, 1, &[0; 200], 0), Err(StoreError::RoomFull(_))));
         }
         let store = store(&dir);
         let again = store.create(room, "Ada".into(), PeerId::random()).unwrap();
-        let refused = store.append(room, again.id, 0, &[0; 200], 0);
+        let refused = put(&store, room, again.id, 0, &[0; 200], 0);
         assert!(matches!(refused, Err(StoreError::RoomFull(_))), "usage is counted at start");
         let other = RoomId::random();
         let meta = store.create(other, "Bo".into(), PeerId::random()).unwrap();
-        store.append(other, meta.id, 0, &[0; 900], 0).unwrap();
+        put(&store, other, meta.id, 0, &[0; 900], 0).unwrap();
         let third = store.create(RoomId::random(), "Cy".into(), PeerId::random()).unwrap();
-        assert!(matches!(store.append(third.room, third.id, 0, &[0; 300], 0), Err(StoreError::ServerFull(_))));
+        assert!(matches!(put(&store, third.room, third.id, 0, &[0; 300], 0), Err(StoreError::ServerFull(_))));
     }
 
     #[test]
@@ -459,11 +544,11 @@ mod tests {
         let store = store(&dir);
         let room = RoomId::random();
         let meta = store.create(room, "Ada".into(), PeerId::random()).unwrap();
-        store.append(room, meta.id, 0, b"aaa", 0).unwrap();
+        put(&store, room, meta.id, 0, b"aaa", 0).unwrap();
         let (path, _) = store.video(room, meta.id).unwrap();
         // A crash after the append but before meta.json was replaced.
         OpenOptions::new().append(true).open(&path).unwrap().write_all(b"half").unwrap();
-        store.append(room, meta.id, 1, b"bb", 0).unwrap();
+        put(&store, room, meta.id, 1, b"bb", 0).unwrap();
         assert_eq!(fs::read(path).unwrap(), b"aaabb");
     }
 
@@ -474,11 +559,11 @@ mod tests {
         let room = RoomId::random();
         let meta = store.create(room, "Ada".into(), PeerId::random()).unwrap();
         let head = crate::webm::chromium_head();
-        let first = store.append(room, meta.id, 0, &head[..20], 1000).unwrap();
+        let first = put(&store, room, meta.id, 0, &head[..20], 1000).unwrap();
         assert_eq!(first.duration_field, None, "not enough of the header yet");
-        let second = store.append(room, meta.id, 1, &head[20..], 2000).unwrap();
+        let second = put(&store, room, meta.id, 1, &head[20..], 2000).unwrap();
         let field = second.duration_field.expect("the header is whole now");
-        store.append(room, meta.id, 2, b"cluster", 3000).unwrap();
+        put(&store, room, meta.id, 2, b"cluster", 3000).unwrap();
         let (path, meta) = store.video(room, meta.id).unwrap();
         let file = fs::read(path).unwrap();
         assert_eq!(file.len() as u64, meta.bytes);

@@ -250,12 +250,63 @@ impl Rooms {
         });
     }
 
-    /// Drops the cached settings of a room nobody is in, if they are the defaults.
+    /// A room emptied: its cached settings go if they are the defaults;
+    /// others are kept on disk, counted from now (see [`Rooms::sweep`]).
     fn forget(&self, room: RoomId) {
         let mut settings = self.lock_settings();
-        if settings.get(&room).is_some_and(Stored::is_default) {
-            settings.remove(&room);
+        match settings.get(&room) {
+            Some(stored) if stored.is_default() => {
+                settings.remove(&room);
+            }
+            Some(_) => {
+                let store = self.store.clone();
+                // A runtime is there but for some unit tests.
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn_blocking(move || store.touch(room));
+                }
+            }
+            None => {}
         }
+    }
+
+    /// Forgets rooms nobody has been in for `expiry`: their settings file
+    /// goes (the room is as new again: whoever comes first is its host),
+    /// unless the room still has recordings, which its password guards.
+    /// Cached settings of empty rooms are dropped too (they are on disk),
+    /// so that rooms once visited do not fill memory. Blocking.
+    pub fn sweep(&self, expiry: std::time::Duration, has_recordings: impl Fn(RoomId) -> bool) -> usize {
+        let mut forgotten = 0;
+        for (room, touched) in self.store.rooms() {
+            let old = touched.elapsed().is_ok_and(|age| age >= expiry);
+            if !old || self.is_live(room) || has_recordings(room) {
+                continue;
+            }
+            let _order = self.saving.lock().unwrap_or_else(|p| p.into_inner());
+            // Looked at again, and held, under the lock of the rooms: nobody
+            // may come in while the room is forgotten (rare, and quick).
+            let rooms = self.lock();
+            if rooms.contains_key(&room) {
+                continue;
+            }
+            match self.store.remove(room) {
+                Ok(()) => forgotten += 1,
+                Err(err) => tracing::warn!(%room, %err, "cannot forget an expired room's settings"),
+            }
+            self.lock_settings().remove(&room);
+        }
+        let cached: Vec<RoomId> = self.lock_settings().keys().copied().collect();
+        for room in cached {
+            let _order = self.saving.lock().unwrap_or_else(|p| p.into_inner());
+            // Only what is on disk as it is cached: a write still on its
+            // way reads the cache.
+            let on_disk = self.store.load(room);
+            let rooms = self.lock();
+            let mut settings = self.lock_settings();
+            if !rooms.contains_key(&room) && settings.get(&room) == Some(&on_disk) {
+                settings.remove(&room);
+            }
+        }
+        forgotten
     }
 
     /// What everyone in the room is shown of its settings.
@@ -269,6 +320,11 @@ impl Rooms {
     /// The name `id` goes by in the room, if it is there.
     pub fn member_name(&self, room_id: RoomId, id: PeerId) -> Option<String> {
         self.lock().get(&room_id).and_then(|room| room.get(&id)).map(|m| m.info.name.clone())
+    }
+
+    /// Whether anyone is in the room (or holds a place in it).
+    pub fn is_live(&self, room_id: RoomId) -> bool {
+        self.lock().contains_key(&room_id)
     }
 
     /// Whether the room holds a place for `id`: it is in, or its socket

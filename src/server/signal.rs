@@ -460,6 +460,14 @@ impl Connection {
         if let Err((code, text)) = self.admit(room, &stored, &entry, you, password).await {
             return self.refuse(code, text);
         }
+        // Opening a room nobody is in, as its new host, is what anyone
+        // with no link at all can do: limited per address (a host coming
+        // back with its capability is not opening a new room).
+        let opens = entry.host.is_none() && !returning && stored.is_default() && !self.state.rooms.is_live(room);
+        if opens && !self.state.rooms_opened.take(self.ip) {
+            let text = "this address has opened too many new meetings lately; try again in a few minutes";
+            return self.refuse(ErrorCode::TooManyRooms, text);
+        }
         self.token_issued_ms = now;
         let resume_token = secret.resume_token(room, you, now);
         let config = &self.state.config;
