@@ -404,6 +404,10 @@ pub const MAX_CHAT_CHARS: usize = 4_000;
 /// history goes in several, so each stays far below data-channel limits.
 pub const HISTORY_BATCH: usize = 50;
 
+/// How many chat messages a browser keeps (the oldest go first), and so
+/// the most one peer's history answer may carry.
+pub const MAX_CHAT_HISTORY: usize = 1_000;
+
 /// One chat message. It travels only between browsers, on the chat data
 /// channel; the server never sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 // In-call chat over the peer connections' data channels.
 import { test, expect } from '@playwright/test';
-import { newMeeting, join, finish, openChat, say, lines, chatButton } from './people.mjs';
+import { newMeeting, join, finish, openChat, say, lines, chatButton, person } from './people.mjs';
 
 test.afterEach(finish);
 
@@ -91,4 +91,61 @@ test('names and messages with HTML or script are shown as text', async ({ browse
   await expect(links).toHaveAttribute('rel', 'noopener noreferrer');
   await expect(bob.getByRole('group', { name: '<script>alert(1)</script>', exact: true })).toBeVisible();
   expect(dialogs).toBe(0);
+});
+
+// Mallory runs a modified browser: her page hands the test its chat
+// channels and what the server tells it, and the test speaks through them.
+const tapChat = () => {
+  window.tapped = { chat: [], server: [] };
+  const create = RTCPeerConnection.prototype.createDataChannel;
+  RTCPeerConnection.prototype.createDataChannel = function (label, init) {
+    const channel = create.call(this, label, init);
+    if (label === 'chat') window.tapped.chat.push(channel);
+    return channel;
+  };
+  const Socket = window.WebSocket;
+  window.WebSocket = class extends Socket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => window.tapped.server.push(JSON.parse(e.data)));
+    }
+  };
+};
+
+test('chat history speaks only for its authors, and is bounded', async ({ browser, page }) => {
+  const url = await newMeeting(page);
+  const alice = await join(browser, url, 'Alice', { page });
+  const bob = await join(browser, url, 'Bob');
+  await expect(alice.locator('.tiles > .tile:not(.self)')).toHaveCount(1);
+  await openChat(bob);
+  await say(alice, 'hello from Alice');
+  await expect.poll(() => lines(bob)).toEqual([['Alice', 'hello from Alice']]);
+
+  const mallory = await person(browser);
+  await mallory.addInitScript(tapChat);
+  await join(browser, url, 'Mallory', { page: mallory });
+  await expect(mallory.locator('.tiles > .tile:not(.self)')).toHaveCount(2);
+  await expect.poll(() => mallory.evaluate(() => window.tapped.chat.filter((c) => c.readyState === 'open').length)).toBe(2);
+  await mallory.evaluate(() => {
+    const welcome = window.tapped.server.find((m) => m.type === 'welcome');
+    const aliceId = welcome.peers.find((p) => p.name === 'Alice').id;
+    const line = (from, name, text, time = Date.now()) => ({ id: crypto.randomUUID(), from, name, time, text });
+    const send = (messages) => window.tapped.chat.forEach((c) => c.send(JSON.stringify({ type: 'history', messages })));
+    // Words put in the mouth of someone in the room, and of someone gone.
+    send([line(aliceId, 'Alice', 'forged by Mallory'), line(crypto.randomUUID(), 'Zed', 'from someone gone')]);
+    // And far more history than anyone keeps, all older than the rest.
+    const long_ago = Date.now() - 3_600_000;
+    for (let batch = 0; batch < 30; batch++) {
+      send(Array.from({ length: 50 }, (_, i) => line(crypto.randomUUID(), 'Ghost', `old ${batch * 50 + i}`, long_ago + batch * 50 + i)));
+    }
+  });
+  const zed = bob.locator('.chat-line', { hasText: 'from someone gone' });
+  await expect(zed.locator('.via')).toHaveText('(passed on by Mallory)');
+  await expect.poll(() => bob.locator('.chat-line').count()).toBeGreaterThan(900);
+  const shown = await lines(bob);
+  expect(shown.length).toBeLessThanOrEqual(1000);
+  expect(shown.filter(([, text]) => text === 'forged by Mallory')).toEqual([]);
+  expect(shown.filter(([, text]) => text === 'hello from Alice')).toEqual([['Alice', 'hello from Alice']]);
+  // The oldest went first.
+  expect(shown.slice(-2)).toEqual([['Alice', 'hello from Alice'], ['Zed', 'from someone gone']]);
 });

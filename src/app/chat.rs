@@ -34,10 +34,13 @@ fn pieces(text: &str) -> Vec<(String, bool)> {
 
 #[component]
 fn Line(line: ChatLine) -> impl IntoView {
-    let ChatLine { message, clock } = line;
+    let ChatLine { message, clock, via } = line;
     view! {
         <li class="chat-line">
-            <div class="meta"><span class="who">{message.name}</span>" "<time>{clock}</time></div>
+            <div class="meta">
+                <span class="who">{message.name}</span>" "<time>{clock}</time>
+                {via.map(|name| view! { " " <span class="via">{format!("(passed on by {name})")}</span> })}
+            </div>
             <p class="text">
                 {pieces(&message.text).into_iter().map(|(text, link)| match link {
                     true => Either::Left(view! {

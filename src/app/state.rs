@@ -182,6 +182,10 @@ pub struct SavedFile {
 pub struct ChatLine {
     pub message: ChatMessage,
     pub clock: String,
+    /// Who passed the message on, when it came from the history of
+    /// someone other than its author (who has left): shown, since nobody
+    /// can prove what a departed person wrote.
+    pub via: Option<String>,
 }
 
 impl CallState {

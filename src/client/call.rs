@@ -76,6 +76,9 @@ struct Inner {
     /// Files being sent and received, by transfer id.
     outgoing: RefCell<HashMap<uuid::Uuid, Rc<files::Outgoing>>>,
     incoming: RefCell<HashMap<uuid::Uuid, files::Incoming>>,
+    /// History messages still taken from each peer: set when we ask it,
+    /// so that nobody can push history unasked or without end.
+    history_wanted: RefCell<HashMap<PeerId, usize>>,
     left: Cell<bool>,
     /// The prejoin capture of camera and microphone is still running.
     capturing: Cell<bool>,
@@ -153,6 +156,7 @@ impl Call {
             playing: RefCell::default(),
             outgoing: RefCell::default(),
             incoming: RefCell::default(),
+            history_wanted: RefCell::default(),
             left: Cell::new(false),
             capturing: Cell::new(true),
             join_pending: Cell::new(false),

@@ -1,10 +1,19 @@
 //! Chat on the peer connections' data channels: sending, receiving, and the
 //! history exchange that lets a late joiner catch up without a server store.
+//!
+//! Whose words a line is cannot be proven once it has passed through
+//! someone else, so the rule is ownership (docs/security.md, "Chat"): a
+//! peer speaks only for itself, and its history is taken at face value only
+//! for its own messages. Messages of someone in the room now come from that
+//! person's own history and no one else's; messages of someone who has
+//! left are taken from anyone, marked with who passed them on. A peer's
+//! history is taken once per asking and up to [`MAX_CHAT_HISTORY`]
+//! messages, and the whole chat keeps the newest [`MAX_CHAT_HISTORY`].
 
 use super::Call;
 use crate::{
     app::ChatLine,
-    protocol::{ChatMessage, PeerId, PeerMsg, HISTORY_BATCH, MAX_CHAT_CHARS},
+    protocol::{ChatMessage, PeerId, PeerMsg, HISTORY_BATCH, MAX_CHAT_CHARS, MAX_CHAT_HISTORY},
 };
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -37,7 +46,7 @@ impl Call {
             time: js_sys::Date::now(),
             text,
         };
-        self.merge_chat(vec![message.clone()], false);
+        self.merge_chat(vec![(message.clone(), None)], false);
         // A peer whose channel is not open yet gets it from the history
         // exchange when the channel opens.
         let msg = PeerMsg::Chat { message };
@@ -50,6 +59,7 @@ impl Call {
     /// Asks the peer for the messages it has, whenever a channel opens.
     pub(super) fn chat_opened(&self, id: PeerId) {
         if let Some(peer) = self.0.peers.borrow().get(&id) {
+            self.0.history_wanted.borrow_mut().insert(id, MAX_CHAT_HISTORY);
             peer.send_chat(&PeerMsg::HistoryRequest);
         }
     }
@@ -59,14 +69,17 @@ impl Call {
             PeerMsg::Chat { message } => {
                 // A peer speaks only for itself on its own channel.
                 if message.from == from && message.is_valid() {
-                    self.merge_chat(vec![message], true);
+                    self.merge_chat(vec![(message, None)], true);
                 } else {
                     super::warn(&format!("moim: refused a chat message from {from}"));
                 }
             }
             PeerMsg::HistoryRequest => {
-                let all: Vec<ChatMessage> =
-                    self.0.state.chat.with_untracked(|lines| lines.iter().map(|l| l.message.clone()).collect());
+                // The newest, as many as the asker takes.
+                let all: Vec<ChatMessage> = self.0.state.chat.with_untracked(|lines| {
+                    let from = lines.len().saturating_sub(MAX_CHAT_HISTORY);
+                    lines[from..].iter().map(|l| l.message.clone()).collect()
+                });
                 if let Some(peer) = self.0.peers.borrow().get(&from) {
                     for batch in all.chunks(HISTORY_BATCH) {
                         peer.send_chat(&PeerMsg::History { messages: batch.to_vec() });
@@ -74,24 +87,65 @@ impl Call {
                 }
             }
             PeerMsg::History { messages } => {
-                self.merge_chat(messages.into_iter().filter(ChatMessage::is_valid).take(HISTORY_BATCH).collect(), false)
+                let taken = self.history_taken(from, messages);
+                self.merge_chat(taken, false);
             }
         }
     }
 
-    /// Adds the messages not yet known (by id), keeping time order.
-    fn merge_chat(&self, messages: Vec<ChatMessage>, count_unread: bool) {
+    /// The messages of a `history` from `from` that the ownership rule
+    /// lets in, each with who passed it on if that is not its author.
+    fn history_taken(&self, from: PeerId, messages: Vec<ChatMessage>) -> Vec<(ChatMessage, Option<String>)> {
+        let state = self.0.state;
+        let mut wanted = self.0.history_wanted.borrow_mut();
+        let left = wanted.entry(from).or_default();
+        if *left == 0 {
+            super::warn(&format!("moim: refused chat history from {from} that was not asked for"));
+            return Vec::new();
+        }
+        let take = messages.len().min(HISTORY_BATCH).min(*left);
+        *left -= take;
+        let me = self.0.me.get();
+        let present = |id: PeerId| Some(id) == me || state.remote(id).is_some();
+        let via = state.remote(from).map(|remote| remote.name.get_untracked());
+        let mut refused = 0;
+        let taken = messages
+            .into_iter()
+            .take(take)
+            .filter(|m| m.is_valid())
+            .filter_map(|m| match m.from == from {
+                true => Some((m, None)),
+                false if !present(m.from) => Some((m, via.clone())),
+                false => {
+                    refused += 1;
+                    None
+                }
+            })
+            .collect();
+        if refused > 0 {
+            super::warn(&format!("moim: refused {refused} chat lines {from} passed on for people in the room"));
+        }
+        taken
+    }
+
+    /// Adds the messages not yet known (by id), keeping time order and the
+    /// newest [`MAX_CHAT_HISTORY`]: one sort of the whole, O(n log n) however
+    /// many arrive at once.
+    fn merge_chat(&self, messages: Vec<(ChatMessage, Option<String>)>, count_unread: bool) {
         let state = self.0.state;
         let mut added = 0;
         state.chat.update(|lines| {
-            for message in messages {
-                if lines.iter().any(|l| l.message.id == message.id) {
-                    continue;
+            let mut known: std::collections::HashSet<Uuid> = lines.iter().map(|l| l.message.id).collect();
+            for (message, via) in messages {
+                if known.insert(message.id) {
+                    lines.push(ChatLine { clock: clock(message.time), message, via });
+                    added += 1;
                 }
-                let key = (message.time, message.id);
-                let at = lines.partition_point(|l| (l.message.time, l.message.id) <= key);
-                lines.insert(at, ChatLine { clock: clock(message.time), message });
-                added += 1;
+            }
+            if added > 0 {
+                lines.sort_by(|a, b| a.message.time.total_cmp(&b.message.time).then(a.message.id.cmp(&b.message.id)));
+                let over = lines.len().saturating_sub(MAX_CHAT_HISTORY);
+                lines.drain(..over);
             }
         });
         if count_unread && added > 0 && !state.chat_open.get_untracked() {
