@@ -84,6 +84,32 @@ async fn pages_and_signaling_are_served_over_tls() {
 }
 
 #[tokio::test]
+async fn one_address_holds_a_limited_number_of_handshakes() {
+    let (server, tls) = tls_server().await;
+    let per_address = moim::server::listen::HANDSHAKES_PER_ADDRESS as usize;
+    // Connections from 127.0.0.2 that never say hello…
+    let from = |_| async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        socket.connect(server.addr).await.unwrap()
+    };
+    let mut stalled = Vec::new();
+    for n in 0..per_address {
+        stalled.push(from(n).await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // …hold that many handshakes; one more is closed at once (not after
+    // the 10 s handshake timeout),
+    let mut one_more = from(per_address).await;
+    let mut byte = [0; 1];
+    let read = tokio::time::timeout(Duration::from_secs(3), one_more.read(&mut byte)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "the connection past the limit stayed open: {read:?}");
+    // while another address is served as usual.
+    assert!(get(&server, &tls, "/").await.starts_with("HTTP/1.1 200"));
+    drop(stalled);
+}
+
+#[tokio::test]
 async fn a_stalled_or_plain_client_holds_nobody_up() {
     let (server, tls) = tls_server().await;
     // Connected, but never starts a handshake.

@@ -53,6 +53,14 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Finished handshakes waiting for the server to take them.
 const QUEUE: usize = 64;
 
+/// Handshakes one address may have under way at once, and all addresses
+/// together: each holds a socket, a task and TLS state for up to
+/// [`HANDSHAKE_TIMEOUT`] before the connection counts against
+/// `connections_per_address`. A handshake takes milliseconds, so a class
+/// behind one NAT rarely has more than a few in flight.
+pub const HANDSHAKES_PER_ADDRESS: u32 = 32;
+pub const HANDSHAKES_IN_ALL: usize = 1024;
+
 /// Why the certificate or key could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -100,6 +108,8 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let acceptor = TlsAcceptor::from(config);
         let (done, ready) = mpsc::channel(QUEUE);
+        let per_address = super::serve::PerAddress::default();
+        let in_all = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_IN_ALL));
         tokio::spawn(async move {
             loop {
                 let (stream, addr) = tokio::select! {
@@ -114,10 +124,15 @@ impl TlsListener {
                     },
                     () = done.closed() => return,
                 };
+                // Past either limit the connection is closed at once.
+                let Some(slot) = per_address.take(addr.ip(), HANDSHAKES_PER_ADDRESS) else { continue };
+                let Ok(permit) = in_all.clone().try_acquire_owned() else { continue };
                 let acceptor = acceptor.clone();
                 let done = done.clone();
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                    drop((slot, permit));
+                    match handshake {
                         Ok(Ok(tls)) => _ = done.send((tls, addr)).await,
                         Ok(Err(err)) => tracing::debug!("TLS handshake with {addr} failed: {err}"),
                         Err(_) => tracing::debug!("TLS handshake with {addr} timed out"),
