@@ -71,6 +71,20 @@ for conns in 64 16; do
 done
 stop_server
 
+section "Abuse: attackers of each kind against one server, a call beside them"
+# The shipped limits; attackers come from many loopback addresses (the
+# generator binds 127.0.x.y), so per-address limits work as on the internet.
+cat >"$work/bench.toml" <<TOML
+address = "127.0.0.1:3303"
+[recordings]
+dir = "$work/recordings"
+total_quota_mb = 4000
+TOML
+ulimit -n 20000
+start_server 3303
+./target/release/examples/abuse --server 127.0.0.1:3303 --server-pid "$server_pid" --addresses 40 --seconds 10
+stop_server
+
 section "Loopback fuzz: 1,000,000 random and mutated frames"
 # Rate limits out of the way, so every frame reaches the decoder and the rooms.
 cat >"$work/bench.toml" <<'TOML'
