@@ -45,6 +45,9 @@ struct Args {
     /// Seconds each attack runs (after it is set up).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Which attacks to run, in this order.
+    #[arg(long, value_delimiter = ',', default_value = "sockets,uploads,argon2")]
+    attacks: Vec<String>,
 }
 
 type Socket = WebSocketStream<TcpStream>;
@@ -371,6 +374,8 @@ async fn argon2(args: &Args, call: &Call, floor: (f64, f64, u64)) {
     let guarded = RoomId::random();
     let (mut owner, ..) = joined(args.server, local, &join(guarded, "Owner", None)).await.expect("owner joins");
     send(&mut owner, &ClientMsg::SetPassword { password: "correct horse".into() }).await;
+    // Guesses start once the password is in place.
+    while !matches!(recv(&mut owner).await, Some(ServerMsg::Settings { settings }) if settings.password) {}
     let answers = Arc::new(Mutex::new(std::collections::BTreeMap::<String, u64>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
@@ -438,10 +443,14 @@ async fn main() {
     let floor = call.measure(Duration::from_secs(args.seconds)).await;
     println!("server at rest: {:.0} MB", rss_kb(args.server_pid) as f64 / 1024.0);
     println!("quiet call: relay p50 {:.2} ms, p99 {:.2} ms", floor.0, floor.1);
-    sockets(&args, &call, floor).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    uploads(&args, &call, floor).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    argon2(&args, &call, floor).await;
+    for attack in &args.attacks {
+        match attack.as_str() {
+            "sockets" => sockets(&args, &call, floor).await,
+            "uploads" => uploads(&args, &call, floor).await,
+            "argon2" => argon2(&args, &call, floor).await,
+            other => eprintln!("no attack called {other}"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     println!("server after: {:.0} MB", rss_kb(args.server_pid) as f64 / 1024.0);
 }

@@ -269,8 +269,10 @@ impl Attempts {
 ///
 /// Each check takes 19 MiB and tens of milliseconds of a core on purpose.
 /// Unbounded, a flood of joins or new passwords from many sockets would
-/// take memory and every core; here at most [`PasswordWork::WORKERS`] run
-/// and [`PasswordWork::QUEUE`] wait, and beyond that the request is refused
+/// take memory and every core; here at most half the cores' worth run
+/// ([`PasswordWork::default`]: make bench, "Abuse", measured two workers on
+/// two cores slowing a call's signaling from 0.3 to 97 ms at p99) and
+/// [`PasswordWork::QUEUE`] wait, and beyond that the request is refused
 /// at once (`rate_limited`) rather than queued without end. The queue is
 /// long enough for a class joining a lecture room at once.
 pub struct PasswordWork {
@@ -284,14 +286,19 @@ pub struct PasswordWork {
 pub struct Busy;
 
 impl Default for PasswordWork {
+    /// Half the cores, at least one: the rest serve the calls.
     fn default() -> Self {
-        Self { running: tokio::sync::Semaphore::new(Self::WORKERS), waiting: Default::default() }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::with_workers((cores / 2).max(1))
     }
 }
 
 impl PasswordWork {
-    pub const WORKERS: usize = 2;
     pub const QUEUE: usize = 64;
+
+    pub fn with_workers(workers: usize) -> Self {
+        Self { running: tokio::sync::Semaphore::new(workers.max(1)), waiting: Default::default() }
+    }
 
     /// Runs `work` on the blocking pool once a worker is free, or refuses
     /// at once when too many already wait.
@@ -374,11 +381,12 @@ mod tests {
 
     #[tokio::test]
     async fn password_work_runs_a_few_at_a_time_and_refuses_past_its_queue() {
-        let work = std::sync::Arc::new(PasswordWork::default());
+        let workers = 2;
+        let work = std::sync::Arc::new(PasswordWork::with_workers(workers));
         let (release, hold) = std::sync::mpsc::channel::<()>();
         let hold = std::sync::Arc::new(Mutex::new(hold));
         let mut tasks = Vec::new();
-        for _ in 0..PasswordWork::WORKERS + PasswordWork::QUEUE {
+        for _ in 0..workers + PasswordWork::QUEUE {
             let (work, hold) = (work.clone(), hold.clone());
             tasks.push(tokio::spawn(async move {
                 work.run(move || {
