@@ -16,7 +16,7 @@
 //! sampled every 100 ms (peak shown).
 
 use futures_util::{SinkExt, StreamExt};
-use moim::protocol::{ClientMsg, MediaState, PeerId, RoomId, ServerMsg, Signal, PROTOCOL_VERSION};
+use moim::protocol::{ClientMsg, Encode, MediaState, PeerId, RoomId, ServerMsg, Signal, PROTOCOL_VERSION};
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::{

@@ -12,7 +12,7 @@
 mod fuzz;
 
 use futures_util::{SinkExt, StreamExt};
-use moim::protocol::{ClientMsg, MediaState, RoomId, ServerMsg, Signal, PROTOCOL_VERSION};
+use moim::protocol::{ClientMsg, Encode, MediaState, RoomId, ServerMsg, Signal, PROTOCOL_VERSION};
 use std::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 

@@ -15,7 +15,7 @@
 //! would cost more than the server being measured.
 
 use futures_util::{stream::SplitSink, SinkExt, StreamExt};
-use moim::protocol::{ClientMsg, MediaState, PeerId, RoomId, ServerMsg, Signal, PROTOCOL_VERSION};
+use moim::protocol::{ClientMsg, Encode, MediaState, PeerId, RoomId, ServerMsg, Signal, PROTOCOL_VERSION};
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},

@@ -12,9 +12,15 @@
 //! with feature `ssr`, `client/` only with feature `hydrate`, everything else
 //! in both.
 //!
-//! - `protocol.rs`: the signaling messages, one serde enum each way, shared by
-//!   server and client, and the chat messages browsers send each other
-//!   (`docs/protocol.md` says the same in prose).
+//! - `protocol.rs`: the whole wire contract, shared by server and client
+//!   (`docs/protocol.md` says the same in prose): ids, the limits both
+//!   sides keep, names as they may be shown, and the `Encode` of every
+//!   message; `protocol/` holds its parts:
+//!   - `signal.rs`: server ⇄ browser on the signaling socket, one serde
+//!     enum each way;
+//!   - `peer.rs`: browser ⇄ browser on the data channels (chat, history, files);
+//!   - `recording.rs`: the recordings' HTTP bodies and codes;
+//!   - `tests.rs`: round trips, the doc's examples, and a fuzzed decoder.
 //! - `webm.rs`: adds the missing duration to a recording's WebM header
 //!   (used by the browser for downloads and by the server for uploads).
 //! - `app.rs`: `shell()`, `App` and the routes; `app/` holds the pages and

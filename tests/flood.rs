@@ -6,7 +6,7 @@ mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use moim::{
-    protocol::{ClientMsg, ErrorCode, RoomId, ServerMsg},
+    protocol::{ClientMsg, Encode, ErrorCode, RoomId, ServerMsg},
     server::{config::Config, signal::CLOSE_IDLE, signal::CLOSE_TOO_FAST},
 };
 use std::time::Duration;

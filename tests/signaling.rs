@@ -3,7 +3,7 @@
 mod support;
 
 use moim::{
-    protocol::{ClientMsg, ErrorCode, PeerId, RoomId, ServerMsg, Signal, MAX_FRAME_BYTES},
+    protocol::{ClientMsg, Encode, ErrorCode, PeerId, RoomId, ServerMsg, Signal, MAX_FRAME_BYTES},
     server::config::Config,
 };
 use support::{join, Server};

@@ -6,7 +6,7 @@ mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use moim::{
-    protocol::{ClientMsg, RoomId, ServerMsg},
+    protocol::{ClientMsg, Encode, RoomId, ServerMsg},
     server::{self, config::Config, listen::Tls},
 };
 use std::{path::PathBuf, sync::Arc, time::Duration};

@@ -51,7 +51,7 @@ mod screen;
 pub use quality::VideoLimits;
 
 use super::{js_error, js_object, warn};
-use crate::protocol::{FileMsg, IceServer, PeerId, PeerMsg, Signal};
+use crate::protocol::{Encode, FileMsg, IceServer, PeerId, PeerMsg, Signal};
 use leptos::task::spawn_local;
 use serde_json::json;
 use std::{

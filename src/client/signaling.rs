@@ -10,7 +10,7 @@
 //! `on_close` runs exactly once per socket. Dropping a [`Socket`] closes it
 //! and removes its handlers without running `on_close`.
 
-use crate::protocol::{ClientMsg, ServerMsg};
+use crate::protocol::{ClientMsg, Encode, ServerMsg};
 use leptos::prelude::{set_interval_with_handle, IntervalHandle};
 use std::{cell::RefCell, rc::Rc, time::Duration};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};

@@ -103,6 +103,37 @@ fn every_client_message_round_trips() {
     }
 }
 
+/// CLIENT_TYPES (what tells an unknown type from a malformed message) is
+/// every client message's tag: the match below does not compile until a
+/// new message is named in it, and then the lists must agree.
+#[test]
+fn client_types_name_every_client_message() {
+    let tag = |msg: &ClientMsg| match msg {
+        ClientMsg::Join { .. } => "join",
+        ClientMsg::Signal { .. } => "signal",
+        ClientMsg::Media { .. } => "media",
+        ClientMsg::Ping => "ping",
+        ClientMsg::Leave => "leave",
+        ClientMsg::SetPassword { .. } => "set_password",
+        ClientMsg::Lock { .. } => "lock",
+        ClientMsg::SetShare { .. } => "set_share",
+        ClientMsg::Remove { .. } => "remove",
+        ClientMsg::MakeHost { .. } => "make_host",
+        ClientMsg::RevokeHost { .. } => "revoke_host",
+    };
+    let mut seen = Vec::new();
+    for msg in every_client_msg() {
+        let json: serde_json::Value = serde_json::from_str(&msg.encode()).unwrap();
+        assert_eq!(json["type"], tag(&msg), "the tag serde writes");
+        seen.push(tag(&msg));
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    let mut listed = signal::CLIENT_TYPES.to_vec();
+    listed.sort_unstable();
+    assert_eq!(seen, listed, "every_client_msg covers every message, and CLIENT_TYPES lists each");
+}
+
 #[test]
 fn every_server_message_round_trips() {
     for msg in every_server_msg() {

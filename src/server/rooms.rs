@@ -12,7 +12,9 @@
 //! token, it gets a `welcome` and then everything that waited, in order.
 
 use super::access::{Store, Stored};
-use crate::protocol::{ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomSettings, ServerMsg, SharePolicy, Signal};
+use crate::protocol::{
+    Encode, ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomSettings, ServerMsg, SharePolicy, Signal,
+};
 use axum::extract::ws::Message;
 use std::{
     collections::HashMap,

@@ -27,7 +27,7 @@ use super::{
     AppState,
 };
 use crate::protocol::{
-    clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg, MAX_FRAME_BYTES,
+    clean_name, ClientMsg, Encode, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg, MAX_FRAME_BYTES,
     MAX_PASSWORD_BYTES, PROTOCOL_VERSION,
 };
 use axum::{

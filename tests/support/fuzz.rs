@@ -7,8 +7,8 @@
 
 use futures_util::{SinkExt, StreamExt};
 use moim::protocol::{
-    ClientMsg, ErrorCode, MediaState, PeerId, ProtocolError, Resume, RoomId, ServerMsg, Signal, MAX_FRAME_BYTES,
-    PROTOCOL_VERSION,
+    ClientMsg, Encode, ErrorCode, MediaState, PeerId, ProtocolError, Resume, RoomId, ServerMsg, Signal,
+    MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use std::collections::BTreeMap;
 use tokio_tungstenite::tungstenite::Message;

@@ -5,7 +5,7 @@ pub mod fuzz;
 
 use futures_util::{SinkExt, StreamExt};
 use moim::{
-    protocol::{ClientMsg, MediaState, PeerId, PeerInfo, Resume, RoomId, ServerMsg, PROTOCOL_VERSION},
+    protocol::{ClientMsg, Encode, MediaState, PeerId, PeerInfo, Resume, RoomId, ServerMsg, PROTOCOL_VERSION},
     server::{self, config::Config},
 };
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
