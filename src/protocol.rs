@@ -7,7 +7,7 @@
 //! each of those examples.
 //!
 //! - [`signal`]: server ⇄ browser, JSON on the signaling websocket, and
-//!   its close codes;
+//!   [`close`], its close codes;
 //! - [`peer`]: browser ⇄ browser, on the data channels (chat, its
 //!   history, files);
 //! - [`recording`]: the bodies and codes of the recordings' HTTP API.
@@ -16,10 +16,12 @@
 //! [`ClientMsg::decode`], which answers with a typed [`ProtocolError`] that the
 //! server sends back as [`ServerMsg::Error`].
 
+pub mod close;
 pub mod peer;
 pub mod recording;
 pub mod signal;
 
+pub use close::CloseCode;
 pub use peer::*;
 pub use signal::*;
 

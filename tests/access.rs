@@ -4,8 +4,8 @@
 mod support;
 
 use moim::{
-    protocol::{ClientMsg, ErrorCode, MediaState, Resume, RoomId, RoomSettings, ServerMsg, SharePolicy},
-    server::{config::Config, rooms::CLOSE_REMOVED},
+    protocol::{ClientMsg, CloseCode, ErrorCode, MediaState, Resume, RoomId, RoomSettings, ServerMsg, SharePolicy},
+    server::config::Config,
 };
 use support::{join, rejoin, temp_dir, Client, Server};
 
@@ -133,7 +133,7 @@ async fn a_removed_participant_stays_out_by_every_path() {
 
     host.send(&ClientMsg::Remove { id: troll_id }).await;
     assert_eq!(error_code(troll.recv().await), ErrorCode::Removed);
-    assert_eq!(u16::from(troll.closed().await.expect("a close frame").code), CLOSE_REMOVED);
+    assert_eq!(u16::from(troll.closed().await.expect("a close frame").code), CloseCode::Removed.code());
     assert_eq!(host.recv().await, ServerMsg::PeerLeft { id: troll_id });
 
     // Back from the same browser, with the resume token, under another

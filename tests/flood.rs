@@ -6,8 +6,8 @@ mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use moim::{
-    protocol::{ClientMsg, Encode, ErrorCode, RoomId, ServerMsg},
-    server::{config::Config, signal::CLOSE_IDLE, signal::CLOSE_TOO_FAST},
+    protocol::{ClientMsg, CloseCode, Encode, ErrorCode, RoomId, ServerMsg},
+    server::config::Config,
 };
 use std::time::Duration;
 use support::Server;
@@ -38,7 +38,7 @@ async fn a_burst_of_700_is_answered_and_then_closed_with_its_code() {
     };
     assert!(pongs >= 199, "the burst is served: {pongs}, {refused}, {close:?}");
     assert!(refused >= 200, "then each message is refused: {refused}");
-    assert_eq!(close.map(|f| u16::from(f.code)), Some(CLOSE_TOO_FAST));
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(CloseCode::TooFast.code()));
 }
 
 #[tokio::test]
@@ -64,7 +64,7 @@ async fn websocket_pings_count_against_the_rate() {
         }
     };
     assert!(refused >= 5, "{refused}");
-    assert_eq!(close.map(|f| u16::from(f.code)), Some(CLOSE_TOO_FAST));
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(CloseCode::TooFast.code()));
 }
 
 #[tokio::test]
@@ -87,5 +87,5 @@ async fn websocket_pings_do_not_keep_a_silent_participant_in() {
             }
         }
     }
-    assert_eq!(closed, Some(CLOSE_IDLE), "pings alone do not put off the idle deadline");
+    assert_eq!(closed, Some(CloseCode::Idle.code()), "pings alone do not put off the idle deadline");
 }

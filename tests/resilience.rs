@@ -4,7 +4,7 @@
 mod support;
 
 use moim::{
-    protocol::{ClientMsg, ErrorCode, MediaState, PeerId, RoomId, ServerMsg, Signal},
+    protocol::{ClientMsg, CloseCode, ErrorCode, MediaState, PeerId, RoomId, ServerMsg, Signal},
     server::config::Config,
 };
 use support::{join, rejoin, temp_dir, Server};
@@ -66,7 +66,7 @@ async fn after_a_restart_everyone_rejoins_with_their_ids_and_nobody_twice() {
     first.stop();
     for client in [&mut ada, &mut grace] {
         let frame = client.closed().await.expect("a close frame");
-        assert_eq!(u16::from(frame.code), 1012);
+        assert_eq!(u16::from(frame.code), CloseCode::Restarting.code());
         assert_eq!(frame.reason.as_str(), "server restarting");
     }
 
@@ -153,7 +153,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_room_goes_on() {
     loop {
         match stalled.next().await {
             Some(Message::Close(Some(frame))) => {
-                assert_eq!(u16::from(frame.code), 4008);
+                assert_eq!(u16::from(frame.code), CloseCode::TooSlow.code());
                 break;
             }
             Some(_) => continue,

@@ -3,7 +3,7 @@
 mod support;
 
 use moim::{
-    protocol::{ClientMsg, Encode, ErrorCode, PeerId, RoomId, ServerMsg, Signal, MAX_FRAME_BYTES},
+    protocol::{ClientMsg, CloseCode, Encode, ErrorCode, PeerId, RoomId, ServerMsg, Signal, MAX_FRAME_BYTES},
     server::config::Config,
 };
 use support::{join, Server};
@@ -117,7 +117,7 @@ async fn oversized_frames_are_refused_and_the_socket_closed() {
     ada.send_text(&big).await;
     assert_eq!(error_code(ada.recv().await), ErrorCode::TooLarge);
     let frame = ada.closed().await.expect("a close frame");
-    assert_eq!(u16::from(frame.code), 1009);
+    assert_eq!(u16::from(frame.code), CloseCode::TooLarge.code());
 }
 
 #[tokio::test]
@@ -181,7 +181,7 @@ async fn a_socket_that_never_joins_is_closed() {
     let server = Server::with(Config { join_timeout_secs: 1, ..Config::default() }).await;
     let mut client = server.client().await;
     let frame = client.closed().await.expect("a close frame");
-    assert_eq!(u16::from(frame.code), moim::server::signal::CLOSE_NO_JOIN);
+    assert_eq!(u16::from(frame.code), CloseCode::NoJoin.code());
 }
 
 #[tokio::test]
@@ -199,7 +199,7 @@ async fn a_silent_participant_is_dropped_and_the_room_told() {
     })
     .0
     .expect("a close frame");
-    assert_eq!(u16::from(frame.code), moim::server::signal::CLOSE_IDLE);
+    assert_eq!(u16::from(frame.code), CloseCode::Idle.code());
     loop {
         match chatty.recv().await {
             ServerMsg::Pong => continue,
@@ -229,7 +229,7 @@ async fn a_flood_is_refused_with_rate_limited_and_then_closed() {
         flood.send_text(&ClientMsg::Ping.encode()).await;
     }
     let frame = flood.closed().await.expect("a close frame");
-    assert_eq!(u16::from(frame.code), moim::server::signal::CLOSE_TOO_FAST);
+    assert_eq!(u16::from(frame.code), CloseCode::TooFast.code());
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@
 //! `on_close` runs exactly once per socket. Dropping a [`Socket`] closes it
 //! and removes its handlers without running `on_close`.
 
-use crate::protocol::{ClientMsg, Encode, ServerMsg};
+use crate::protocol::{ClientMsg, CloseCode, Encode, ServerMsg};
 use leptos::prelude::{set_interval_with_handle, IntervalHandle};
 use std::{cell::RefCell, rc::Rc, time::Duration};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
@@ -19,8 +19,6 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 const PING_EVERY: Duration = Duration::from_secs(10);
 /// Two missed pongs and a half.
 const SILENCE: f64 = 25_000.0;
-/// Close code this side reports when it gives up on a silent socket.
-pub const CLOSE_SILENT: u16 = 4900;
 
 type OnClose = Rc<RefCell<Option<Box<dyn FnOnce(u16, String)>>>>;
 
@@ -82,7 +80,7 @@ impl Socket {
                 if js_sys::Date::now() - *heard.borrow() > SILENCE {
                     let _ = pinger.close();
                     if let Some(f) = closing.borrow_mut().take() {
-                        f(CLOSE_SILENT, "the server stopped answering".into())
+                        f(CloseCode::Silent.code(), CloseCode::Silent.reason().into())
                     }
                     return;
                 }

@@ -267,6 +267,28 @@ fn protocol_doc_examples_parse() {
     assert!(examples >= 12, "only {examples} examples found");
 }
 
+#[test]
+fn the_close_code_table_in_the_doc_is_close_code() {
+    let doc = include_str!("../../docs/protocol.md");
+    let mut rows: Vec<(u16, &str)> = doc
+        .lines()
+        .filter_map(|line| {
+            let mut cells = line.strip_prefix("| ")?.split(" | ");
+            // Websocket close codes; the HTTP statuses are 3 digits.
+            let code = cells.next()?.parse().ok().filter(|code| *code >= 1000)?;
+            let reason = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((code, reason))
+        })
+        .collect();
+    rows.sort_unstable();
+    let mut codes: Vec<(u16, &str)> = CloseCode::ALL.iter().map(|c| (c.code(), c.reason())).collect();
+    codes.sort_unstable();
+    assert_eq!(rows, codes);
+    for code in CloseCode::ALL {
+        assert_eq!(CloseCode::from_code(code.code()), Some(code));
+    }
+}
+
 /// The decoder's fuzz target: any text, and every valid message with
 /// random edits, decodes to a message or to a typed error, never a panic;
 /// whatever decodes encodes and decodes back to itself. The loopback fuzz

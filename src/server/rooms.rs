@@ -2,7 +2,7 @@
 //!
 //! Every participant has an outbox: a bounded queue drained by its socket's
 //! writer task. Delivery never waits: when an outbox is full the server
-//! closes that participant (with [`crate::server::signal::CLOSE_TOO_SLOW`])
+//! closes that participant (with [`CloseCode::TooSlow`])
 //! and tells the room it left, so a stalled browser cannot hold up a room
 //! and no message is lost without the participant knowing.
 //!
@@ -13,7 +13,7 @@
 
 use super::access::{Store, Stored};
 use crate::protocol::{
-    Encode, ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomSettings, ServerMsg, SharePolicy, Signal,
+    CloseCode, Encode, ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomSettings, ServerMsg, SharePolicy, Signal,
 };
 use axum::extract::ws::Message;
 use std::{
@@ -75,19 +75,19 @@ pub struct Parked {
 #[derive(Default)]
 pub struct Kick {
     notify: Notify,
-    why: Mutex<Option<(u16, &'static str)>>,
+    why: Mutex<Option<Option<CloseCode>>>,
 }
 
 impl Kick {
-    /// The first reason given wins; code 0 ends the writer without a close frame.
-    pub fn send(&self, code: u16, reason: &'static str) {
+    /// The first reason given wins; `None` ends the writer without a close frame.
+    pub fn send(&self, code: Option<CloseCode>) {
         let mut why = self.why.lock().unwrap_or_else(|p| p.into_inner());
-        why.get_or_insert((code, reason));
+        why.get_or_insert(code);
         self.notify.notify_one();
     }
 
-    /// Waits for [`Kick::send`]; returns its code and reason.
-    pub async fn wait(&self) -> (u16, &'static str) {
+    /// Waits for [`Kick::send`]; returns its close code.
+    pub async fn wait(&self) -> Option<CloseCode> {
         loop {
             if let Some(why) = *self.why.lock().unwrap_or_else(|p| p.into_inner()) {
                 return why;
@@ -204,11 +204,6 @@ pub struct Rooms {
     /// Held while a room's settings are written, so writes land in order.
     saving: Mutex<()>,
 }
-
-/// Close code used when a newer socket resumed this participant.
-pub const CLOSE_REPLACED: u16 = 4009;
-/// Close code used when a host removed this participant.
-pub const CLOSE_REMOVED: u16 = 4003;
 
 impl Rooms {
     pub fn new(store: Store) -> Self {
@@ -389,9 +384,9 @@ impl Rooms {
         // The error and then the close, in order (a kick would send its
         // close frame first); only a full outbox needs the kick.
         let notice = ServerMsg::error(ErrorCode::Removed, "the host removed you from this meeting");
-        let close = super::signal::close(CLOSE_REMOVED, "removed by the host");
+        let close = super::signal::close(CloseCode::Removed);
         if !(offer(&member, encode(&notice)) && offer(&member, close)) {
-            member.socket.kick.send(CLOSE_REMOVED, "removed by the host");
+            member.socket.kick.send(Some(CloseCode::Removed));
         }
         {
             let mut settings = self.lock_settings();
@@ -483,7 +478,7 @@ impl Rooms {
             if parked.is_none() {
                 // The old socket is still open (a network change the server
                 // has not noticed yet): this one replaces it.
-                member.socket.kick.send(CLOSE_REPLACED, "this participant reconnected on another socket");
+                member.socket.kick.send(Some(CloseCode::Replaced));
             }
             member.socket = socket;
             member.host = member.host.or(entry.host);
@@ -540,7 +535,7 @@ impl Rooms {
         }
         let admitted = Admitted { peers: others(room), resumed: false, settings: settings.clone(), host };
         if !offer(&member, encode(&welcome(admitted))) {
-            member.socket.kick.send(super::signal::CLOSE_TOO_SLOW, "too many messages waiting; reconnect");
+            member.socket.kick.send(Some(CloseCode::TooSlow));
             return Ok(false);
         }
         broadcast(room, &ServerMsg::PeerJoined { peer: member.info.clone() }, None);
@@ -669,7 +664,7 @@ fn broadcast(room: &mut Room, msg: &ServerMsg, except: Option<PeerId>) {
 fn evict(room: &mut Room, mut slow: Vec<PeerId>) {
     while let Some(id) = slow.pop() {
         let Some(member) = room.remove(&id) else { continue };
-        member.socket.kick.send(super::signal::CLOSE_TOO_SLOW, "too many messages waiting; reconnect");
+        member.socket.kick.send(Some(CloseCode::TooSlow));
         let left = encode(&ServerMsg::PeerLeft { id });
         for other in room.values() {
             if !offer(other, left.clone()) && !slow.contains(&other.info.id) {

@@ -27,12 +27,12 @@ use super::{
     AppState,
 };
 use crate::protocol::{
-    clean_name, ClientMsg, Encode, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg, MAX_FRAME_BYTES,
-    MAX_PASSWORD_BYTES, PROTOCOL_VERSION,
+    clean_name, ClientMsg, CloseCode, Encode, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg,
+    MAX_FRAME_BYTES, MAX_PASSWORD_BYTES, PROTOCOL_VERSION,
 };
 use axum::{
     extract::{
-        ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket},
+        ws::{CloseFrame, Message, Utf8Bytes, WebSocket},
         ConnectInfo, State, WebSocketUpgrade,
     },
     http::{HeaderMap, StatusCode},
@@ -52,16 +52,6 @@ use std::{
     time::Duration,
 };
 use tokio::{sync::mpsc, time::Instant};
-
-/// Close code: the participant's outbox filled up; reconnect and resynchronise.
-pub const CLOSE_TOO_SLOW: u16 = 4008;
-/// Close code: nothing arrived for `idle_timeout_secs`.
-pub const CLOSE_IDLE: u16 = 4000;
-/// Close code: no `join` within `join_timeout_secs`.
-pub const CLOSE_NO_JOIN: u16 = 4001;
-/// Close code: the client went on sending after a whole burst's worth of
-/// `rate_limited` errors.
-pub const CLOSE_TOO_FAST: u16 = 4029;
 
 /// Frames up to this size are read so they can be answered with a typed
 /// `too_large` error; larger ones make the socket fail at once.
@@ -139,7 +129,7 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr, _slot: Slot) {
             if matches!(end, End::Broken) {
                 // Nothing more can reach this socket: stop the writer and
                 // keep what it had not sent.
-                kick.send(0, "");
+                kick.send(None);
             }
             // Otherwise let the writer flush the last replies and the close frame.
             match tokio::time::timeout(Duration::from_secs(2), &mut writer).await {
@@ -188,10 +178,7 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: Queue, kick: 
         let msg = tokio::select! {
             // A kicked socket gets its close frame before anything else queued.
             biased;
-            (code, reason) = kick.wait() => match code {
-                0 => None,
-                code => Some(close(code, reason)),
-            },
+            code = kick.wait() => code.map(close),
             msg = queue.recv() => msg.map(|outgoing| outgoing.msg),
         };
         let Some(msg) = msg else { break };
@@ -208,8 +195,9 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: Queue, kick: 
     Parked { queue, unsent }
 }
 
-pub(super) fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
+/// The close frame for `code`, with its reason.
+pub(super) fn close(code: CloseCode) -> Message {
+    Message::Close(Some(CloseFrame { code: code.code(), reason: Utf8Bytes::from_static(code.reason()) }))
 }
 
 /// The reading side of one socket, with its per-connection state.
@@ -242,7 +230,7 @@ impl Connection {
             let next = tokio::select! {
                 next = tokio::time::timeout_at(deadline, stream.next()) => next,
                 _ = shutdown.wait_for(|stop| *stop) => {
-                    self.send(close(close_code::RESTART, "server restarting"));
+                    self.send(close(CloseCode::Restarting));
                     return End::Shutdown;
                 }
             };
@@ -253,11 +241,11 @@ impl Connection {
             tokio::task::consume_budget().await;
             let frame = match next {
                 Err(_) if self.joined.is_some() => {
-                    self.send(close(CLOSE_IDLE, "idle for too long"));
+                    self.send(close(CloseCode::Idle));
                     return End::Left;
                 }
                 Err(_) => {
-                    self.send(close(CLOSE_NO_JOIN, "no join in time"));
+                    self.send(close(CloseCode::NoJoin));
                     return End::Left;
                 }
                 Ok(None) => return End::Broken,
@@ -266,7 +254,7 @@ impl Connection {
                     // anything else is a reset or broken framing.
                     if err.to_string().contains("too long") {
                         self.state.reject(&err);
-                        self.send(close(close_code::SIZE, "frame too large"));
+                        self.send(close(CloseCode::TooLarge));
                         return End::Left;
                     }
                     // (Nothing is sent: a close frame would wait in the
@@ -282,7 +270,7 @@ impl Connection {
                 self.refused_in_a_row += 1;
                 if self.refused_in_a_row > self.state.config.rate_burst {
                     self.state.reject(&"rate limit: still sending after a burst of refusals");
-                    self.send(close(CLOSE_TOO_FAST, "sending too fast"));
+                    self.send(close(CloseCode::TooFast));
                     return End::Left;
                 }
                 let wait = self.bucket.wait().as_millis() + 1;
@@ -319,7 +307,7 @@ impl Connection {
                     self.state.reject(&err);
                     self.reply(err.to_reply());
                     if err.code() == ErrorCode::TooLarge {
-                        self.send(close(close_code::SIZE, "frame too large"));
+                        self.send(close(CloseCode::TooLarge));
                         return End::Left;
                     }
                 }
@@ -390,7 +378,7 @@ impl Connection {
             (ClientMsg::Leave, Some((room, id))) => {
                 self.joined = None;
                 self.state.rooms.leave(room, id, self.socket.id);
-                self.send(close(close_code::NORMAL, "left"));
+                self.send(close(CloseCode::Left));
                 return ControlFlow::Break(());
             }
             // `handle` sends this (and `join`) to `handle_slow`.
@@ -564,7 +552,7 @@ impl Connection {
     /// reading, and it is closed rather than silently missing the frame.
     fn send(&self, msg: Message) {
         if self.socket.outbox.try_send(Box::new(msg.into())).is_err() {
-            self.socket.kick.send(CLOSE_TOO_SLOW, "too many messages waiting; reconnect");
+            self.socket.kick.send(Some(CloseCode::TooSlow));
         }
     }
 

@@ -12,14 +12,13 @@ use super::{upgrade, Call};
 use crate::{
     app::{Link, Remote},
     client::{signaling::Socket, warn},
-    protocol::{ClientMsg, PeerId, PeerInfo, Resume, PROTOCOL_VERSION},
+    protocol::{ClientMsg, CloseCode, PeerId, PeerInfo, Resume, PROTOCOL_VERSION},
 };
 use leptos::prelude::*;
 use std::{collections::HashSet, time::Duration};
 use wasm_bindgen::{closure::Closure, JsCast};
 
 /// Close code of an eviction: messages were lost, start over.
-const CLOSE_TOO_SLOW: u16 = 4008;
 /// The first retry waits about this long, doubling up to [`MAX_DELAY_MS`].
 const FIRST_DELAY_MS: f64 = 250.0;
 const MAX_DELAY_MS: f64 = 2_000.0;
@@ -120,7 +119,7 @@ impl Call {
             return;
         }
         self.0.welcomed.set(false);
-        if code == CLOSE_TOO_SLOW {
+        if CloseCode::from_code(code) == Some(CloseCode::TooSlow) {
             // The room was told this participant left: start over.
             for id in self.0.peers.borrow().keys().copied().collect::<Vec<_>>() {
                 self.remove_remote(id);
