@@ -12,7 +12,7 @@
 mod fuzz;
 
 use futures_util::{SinkExt, StreamExt};
-use moim::protocol::{ClientMsg, Encode, MediaState, RoomId, ServerMsg, Signal, PROTOCOL_VERSION};
+use moim::protocol::{ClientMsg, Encode, MediaState, RoomId, SdpType, ServerMsg, Signal, PROTOCOL_VERSION};
 use std::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -77,7 +77,7 @@ async fn call(url: &str) -> Result<(), String> {
     };
     let offer = ClientMsg::Signal {
         to: bob_id,
-        signal: Signal::Description { sdp_type: "offer".into(), sdp: "v=0\r\n".into() },
+        signal: Signal::Description { sdp_type: SdpType::Offer, sdp: "v=0\r\n".into() },
     };
     ada.send(Message::text(offer.encode())).await.map_err(|e| e.to_string())?;
     expect(&mut bob, |m| matches!(m, ServerMsg::Signal { .. })).await?;

@@ -15,7 +15,7 @@
 //! would cost more than the server being measured.
 
 use futures_util::{stream::SplitSink, SinkExt, StreamExt};
-use moim::protocol::{ClientMsg, Encode, MediaState, PeerId, RoomId, ServerMsg, Signal, PROTOCOL_VERSION};
+use moim::protocol::{ClientMsg, Encode, MediaState, PeerId, RoomId, SdpType, ServerMsg, Signal, PROTOCOL_VERSION};
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -107,11 +107,11 @@ const STAMP: &str = "t=STAMP";
 
 impl Templates {
     fn new() -> Self {
-        let description = |sdp_type: &str| {
+        let description = |sdp_type: SdpType| {
             ClientMsg::Signal {
                 to: STAND_IN,
                 signal: Signal::Description {
-                    sdp_type: sdp_type.into(),
+                    sdp_type,
                     sdp: format!("{STAMP}\r\n{}", "a=x-filler:0123456789abcdef\r\n".repeat(110)),
                 },
             }
@@ -128,7 +128,12 @@ impl Templates {
             },
         }
         .encode();
-        Self { offer: description("offer"), answer: description("answer"), candidate, stand_in: STAND_IN.to_string() }
+        Self {
+            offer: description(SdpType::Offer),
+            answer: description(SdpType::Answer),
+            candidate,
+            stand_in: STAND_IN.to_string(),
+        }
     }
 
     /// Signal `n` of the mix to `to`, stamped with its send time in µs since `start`.

@@ -7,7 +7,7 @@
 mod support;
 
 use moim::{
-    protocol::{ClientMsg, RoomId, ServerMsg, Signal},
+    protocol::{ClientMsg, RoomId, SdpType, ServerMsg, Signal},
     server::config::Config,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,7 +47,7 @@ async fn a_fuzzed_server_never_panics_and_still_serves_a_call() {
     let (mut bob, bob_id, peers) = server.joined(room, "Bob").await;
     assert_eq!(peers.len(), 1);
     assert!(matches!(ada.recv().await, ServerMsg::PeerJoined { .. }));
-    let signal = Signal::Description { sdp_type: "offer".into(), sdp: "v=0\r\n".into() };
+    let signal = Signal::Description { sdp_type: SdpType::Offer, sdp: "v=0\r\n".into() };
     ada.send(&ClientMsg::Signal { to: bob_id, signal: signal.clone() }).await;
     assert_eq!(bob.recv().await, ServerMsg::Signal { from: ada_id, signal });
 }

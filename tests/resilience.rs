@@ -4,14 +4,14 @@
 mod support;
 
 use moim::{
-    protocol::{ClientMsg, CloseCode, ErrorCode, MediaState, PeerId, RoomId, ServerMsg, Signal},
+    protocol::{ClientMsg, CloseCode, ErrorCode, MediaState, PeerId, RoomId, SdpType, ServerMsg, Signal},
     server::config::Config,
 };
 use support::{join, rejoin, temp_dir, Server};
 use tokio_tungstenite::tungstenite::Message;
 
 fn offer(sdp: String) -> Signal {
-    Signal::Description { sdp_type: "offer".into(), sdp }
+    Signal::Description { sdp_type: SdpType::Offer, sdp }
 }
 
 #[tokio::test]

@@ -3,14 +3,14 @@
 mod support;
 
 use moim::{
-    protocol::{ClientMsg, CloseCode, Encode, ErrorCode, PeerId, RoomId, ServerMsg, Signal, MAX_FRAME_BYTES},
+    protocol::{ClientMsg, CloseCode, Encode, ErrorCode, PeerId, RoomId, SdpType, ServerMsg, Signal, MAX_FRAME_BYTES},
     server::config::Config,
 };
 use support::{join, Server};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
 fn offer() -> Signal {
-    Signal::Description { sdp_type: "offer".into(), sdp: "v=0\r\n".into() }
+    Signal::Description { sdp_type: SdpType::Offer, sdp: "v=0\r\n".into() }
 }
 
 fn error_code(msg: ServerMsg) -> ErrorCode {

@@ -51,7 +51,7 @@ mod screen;
 pub use quality::VideoLimits;
 
 use super::{js_error, js_object, warn};
-use crate::protocol::{Encode, FileMsg, IceServer, PeerId, PeerMsg, Signal};
+use crate::protocol::{Encode, FileMsg, IceServer, PeerId, PeerMsg, SdpType, Signal};
 use leptos::task::spawn_local;
 use serde_json::json;
 use std::{
@@ -156,13 +156,9 @@ fn state_name(state: RtcPeerConnectionState) -> &'static str {
     }
 }
 
-fn sdp_type_name(ty: RtcSdpType) -> &'static str {
-    match ty {
-        RtcSdpType::Offer => "offer",
-        RtcSdpType::Answer => "answer",
-        RtcSdpType::Pranswer => "pranswer",
-        _ => "rollback",
-    }
+/// The browser's description type as the protocol's (by its one name).
+fn sdp_type(ty: RtcSdpType) -> Option<SdpType> {
+    SdpType::parse(&JsValue::from(ty).as_string()?)
 }
 
 /// Calls a method that web-sys does not model with no arguments
@@ -404,7 +400,8 @@ impl Peer {
 
     fn send_description(&self) {
         if let Some(desc) = self.pc.local_description() {
-            (self.events.signal)(Signal::Description { sdp_type: sdp_type_name(desc.type_()).into(), sdp: desc.sdp() });
+            let Some(sdp_type) = sdp_type(desc.type_()) else { return };
+            (self.events.signal)(Signal::Description { sdp_type, sdp: desc.sdp() });
         }
     }
 
@@ -430,13 +427,8 @@ impl Peer {
     async fn apply(self: &Rc<Self>, signal: Signal) -> Result<(), JsValue> {
         match signal {
             Signal::Description { sdp_type, sdp } => {
-                let ty = match sdp_type.as_str() {
-                    "offer" => RtcSdpType::Offer,
-                    "answer" => RtcSdpType::Answer,
-                    "pranswer" => RtcSdpType::Pranswer,
-                    "rollback" => RtcSdpType::Rollback,
-                    other => return Err(JsValue::from_str(&format!("unknown description type {other:?}"))),
-                };
+                let ty = RtcSdpType::from_js_value(&JsValue::from_str(sdp_type.as_str()))
+                    .ok_or_else(|| JsValue::from_str(&format!("no description type {sdp_type:?} here")))?;
                 let is_offer = ty == RtcSdpType::Offer;
                 if is_offer {
                     self.last_remote_offer.set(js_sys::Date::now());

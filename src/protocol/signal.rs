@@ -75,8 +75,8 @@ pub struct IceServer {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Signal {
-    /// An SDP offer or answer (`sdp_type` is `offer`, `answer`, `pranswer` or `rollback`).
-    Description { sdp_type: String, sdp: String },
+    /// An SDP offer or answer.
+    Description { sdp_type: SdpType, sdp: String },
     /// A trickled ICE candidate; `candidate` is empty for end-of-candidates.
     Candidate {
         candidate: String,
@@ -85,6 +85,34 @@ pub enum Signal {
         #[serde(default)]
         sdp_m_line_index: Option<u16>,
     },
+}
+
+/// What a session description is (`RTCSdpType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SdpType {
+    Offer,
+    Answer,
+    Pranswer,
+    Rollback,
+}
+
+impl SdpType {
+    pub const ALL: [Self; 4] = [Self::Offer, Self::Answer, Self::Pranswer, Self::Rollback];
+
+    /// The name the browser's WebRTC API (and the JSON) uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offer => "offer",
+            Self::Answer => "answer",
+            Self::Pranswer => "pranswer",
+            Self::Rollback => "rollback",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
 }
 
 /// "I was in this room as `id`": sent in `join` after a reconnect, so that

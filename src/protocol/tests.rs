@@ -34,7 +34,7 @@ fn every_client_msg() -> Vec<ClientMsg> {
         ClientMsg::RevokeHost { id: peer() },
         ClientMsg::Signal {
             to: peer(),
-            signal: Signal::Description { sdp_type: "offer".into(), sdp: "v=0\r\n".into() },
+            signal: Signal::Description { sdp_type: SdpType::Offer, sdp: "v=0\r\n".into() },
         },
         ClientMsg::Signal {
             to: peer(),
@@ -265,6 +265,16 @@ fn protocol_doc_examples_parse() {
         examples += 1;
     }
     assert!(examples >= 12, "only {examples} examples found");
+}
+
+#[test]
+fn sdp_types_are_written_by_their_one_name() {
+    for ty in SdpType::ALL {
+        assert_eq!(serde_json::to_string(&ty).unwrap(), format!("\"{}\"", ty.as_str()));
+        assert_eq!(SdpType::parse(ty.as_str()), Some(ty));
+    }
+    let unknown = r#"{"type":"signal","to":"00000000-0000-0000-0000-000000000007","signal":{"kind":"description","sdp_type":"offers","sdp":""}}"#;
+    assert!(matches!(ClientMsg::decode(unknown), Err(ProtocolError::Malformed(_))));
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use moim::protocol::{
-    ClientMsg, Encode, ErrorCode, MediaState, PeerId, ProtocolError, Resume, RoomId, ServerMsg, Signal,
+    ClientMsg, Encode, ErrorCode, MediaState, PeerId, ProtocolError, Resume, RoomId, SdpType, ServerMsg, Signal,
     MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use std::collections::BTreeMap;
@@ -64,7 +64,7 @@ impl Frames {
             },
             1 => ClientMsg::Signal {
                 to,
-                signal: Signal::Description { sdp_type: "offer".into(), sdp: "v=0\r\n".repeat(self.below(200)) },
+                signal: Signal::Description { sdp_type: SdpType::Offer, sdp: "v=0\r\n".repeat(self.below(200)) },
             },
             2 => ClientMsg::Signal {
                 to,
