@@ -145,7 +145,7 @@ fn List(room: RoomId, items: Vec<RecordingItem>) -> impl IntoView {
         .into_iter()
         .map(|item| {
             let (date, time) = utc(item.started_ms);
-            let src = format!("{}/recordings/{}.webm", room.path(), item.id);
+            let src = crate::protocol::recording::file_path(room, item.id);
             let download = format!("{src}?download");
             let label = format!("Recording by {} on {date} at {time} UTC", item.by);
             let note = (!item.finished).then_some(" (not stopped: cut off, or still recording)");

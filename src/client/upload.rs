@@ -11,8 +11,10 @@
 //! the recording goes on and is still offered for download.
 
 use super::{js_error, warn};
-use crate::protocol::{PeerId, RoomId};
-use serde::Deserialize;
+use crate::protocol::{
+    recording::{self, Refusal, Refused, StartRequest, Started, DURATION_HEADER},
+    PeerId, RoomId,
+};
 use std::{
     cell::{Cell, RefCell},
     rc::Rc,
@@ -47,20 +49,6 @@ pub struct Upload {
     on_progress: Box<dyn Fn(Progress)>,
 }
 
-#[derive(Deserialize)]
-struct Started {
-    id: Uuid,
-    upload_token: String,
-}
-
-#[derive(Deserialize)]
-struct Refusal {
-    error: String,
-    message: String,
-    #[serde(default)]
-    expected: Option<u64>,
-}
-
 impl Upload {
     /// Asks the server for a new recording of `room`, as participant `peer`
     /// (shown by its resume token). The error is the server's sentence.
@@ -70,8 +58,9 @@ impl Upload {
         resume_token: &str,
         on_progress: impl Fn(Progress) + 'static,
     ) -> Result<Rc<Self>, String> {
-        let body = serde_json::json!({ "peer": peer, "token": resume_token }).to_string();
-        let url = format!("/api/rooms/{room}/recordings");
+        let body = StartRequest { peer, token: resume_token.to_string() };
+        let body = serde_json::to_string(&body).map_err(|e| e.to_string())?;
+        let url = recording::start_path(room);
         let response = request("POST", &url, None, &JsValue::from_str(&body)).await.map_err(|e| e.to_string())?;
         let text = text(&response).await;
         if !response.ok() {
@@ -160,10 +149,10 @@ impl Upload {
     }
 
     async fn send_chunk(&self, n: u64, blob: &Blob, ms: u64) -> Result<(), Failure> {
-        let url = format!("/api/rooms/{}/recordings/{}/chunks/{n}", self.room, self.id);
+        let url = recording::chunk_path(self.room, self.id, n);
         let headers = self.auth();
         if let Some(h) = &headers {
-            let _ = h.set("x-moim-duration-ms", &ms.to_string());
+            let _ = h.set(DURATION_HEADER, &ms.to_string());
         }
         let response = request("PUT", &url, headers.as_ref(), blob).await?;
         let body = text(&response).await;
@@ -178,7 +167,7 @@ impl Upload {
     }
 
     async fn send_finish(&self) -> Result<(), Failure> {
-        let url = format!("/api/rooms/{}/recordings/{}/finish", self.room, self.id);
+        let url = recording::finish_path(self.room, self.id);
         let response = request("POST", &url, self.auth().as_ref(), &JsValue::NULL).await?;
         match response.status() {
             200 => {
@@ -192,19 +181,20 @@ impl Upload {
     /// What to do about a refusal: go back for a missing chunk, try again
     /// later (the server failing), or give up with its sentence.
     fn refused(&self, status: u16, body: &str) -> Result<(), Failure> {
-        let refusal = refusal(body);
-        if let Some(Refusal { error, expected: Some(expected), .. }) = &refusal {
-            if error == "gap" {
-                self.next.set(*expected);
-                return Ok(());
+        let Some(refusal) = refusal(body) else {
+            // No refusal of moim's (a proxy's error page, say): the server
+            // failing is worth another try, anything else is not.
+            let why = format!("the server answered {status}");
+            return Err(if status >= 500 && status != 507 { Failure::Retry(why) } else { Failure::Final(why) });
+        };
+        match refusal {
+            Refusal { error: Refused::Gap, expected: Some(expected), .. } => {
+                self.next.set(expected);
+                Ok(())
             }
+            Refusal { error, message, .. } if error.passes() => Err(Failure::Retry(message)),
+            Refusal { message, .. } => Err(Failure::Final(message)),
         }
-        // The server failing, busy with other uploads (429), or the body
-        // cut short on the way (408): later.
-        if (status >= 500 && status != 507) || status == 429 || status == 408 {
-            return Err(Failure::Retry(format!("the server answered {status}")));
-        }
-        Err(Failure::Final(refusal.map_or_else(|| format!("the server answered {status}"), |r| r.message)))
     }
 }
 
@@ -225,7 +215,7 @@ impl From<String> for Failure {
 pub async fn delete(room: RoomId, id: Uuid, host_token: &str) -> Result<(), String> {
     let headers = Headers::new().map_err(|e| js_error(&e))?;
     headers.set("authorization", &format!("Bearer {host_token}")).map_err(|e| js_error(&e))?;
-    let url = format!("{}/recordings/{id}.webm", room.path());
+    let url = recording::file_path(room, id);
     let response = request("DELETE", &url, Some(&headers), &JsValue::NULL).await?;
     if response.ok() {
         return Ok(());

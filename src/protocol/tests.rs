@@ -268,6 +268,27 @@ fn protocol_doc_examples_parse() {
 }
 
 #[test]
+fn the_recordings_refusal_table_in_the_doc_is_refused() {
+    let doc = include_str!("../../docs/protocol.md");
+    let section = doc.split("**Refusals** have a JSON body").nth(1).expect("the refusals table");
+    let mut rows: Vec<(u16, String)> = Vec::new();
+    for line in section.lines().skip_while(|l| !l.starts_with('|')).take_while(|l| l.starts_with('|')) {
+        let mut cells = line.strip_prefix("| ").unwrap_or_default().split(" | ");
+        let Some(status) = cells.next().and_then(|c| c.parse().ok()) else { continue };
+        for code in cells.next().unwrap_or_default().split(" / ") {
+            rows.push((status, code.trim_matches('`').to_string()));
+        }
+    }
+    rows.sort_unstable();
+    let mut codes: Vec<(u16, String)> = recording::Refused::ALL
+        .iter()
+        .map(|r| (r.status(), serde_json::to_value(r).unwrap().as_str().unwrap().to_string()))
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(rows, codes);
+}
+
+#[test]
 fn sdp_types_are_written_by_their_one_name() {
     for ty in SdpType::ALL {
         assert_eq!(serde_json::to_string(&ty).unwrap(), format!("\"{}\"", ty.as_str()));

@@ -11,11 +11,14 @@
 
 use super::{
     edge::client_ip,
-    recordings::{Meta, StoreError, MAX_CHUNK_BYTES},
+    recordings::{Meta, StoreError},
     secret::now_ms,
     AppState,
 };
-use crate::protocol::{PeerId, RoomId};
+use crate::protocol::{
+    recording::{Progress, Refusal, Refused, StartRequest, Started, DURATION_HEADER, MAX_CHUNK_BYTES},
+    RoomId,
+};
 use axum::{
     body::{to_bytes, Body},
     extract::{ConnectInfo, Form, Path, Query, Request, State},
@@ -23,40 +26,33 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Json,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
 use tower_http::services::ServeFile;
 use uuid::Uuid;
 
 use super::listen::ClientAddr;
 
-/// An error as the uploader reads it: `{ "error": code, "message": … }`,
-/// plus `expected` (the chunk to send next) for a gap.
-fn refuse(status: StatusCode, code: &str, message: String, expected: Option<u64>) -> Response {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        error: &'a str,
-        message: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        expected: Option<u64>,
-    }
-    (status, Json(Body { error: code, message, expected })).into_response()
+/// A refusal as the uploader reads it ([`Refusal`]), with its status.
+fn refuse(code: Refused, message: impl Into<String>, expected: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(Refusal { error: code, message: message.into(), expected })).into_response()
 }
 
 impl IntoResponse for StoreError {
     fn into_response(self) -> Response {
         let message = self.to_string();
         match self {
-            Self::Unknown => refuse(StatusCode::NOT_FOUND, "unknown", message, None),
-            Self::Gap { expected, .. } => refuse(StatusCode::CONFLICT, "gap", message, Some(expected)),
-            Self::Finished => refuse(StatusCode::CONFLICT, "finished", message, None),
-            Self::TooLarge => refuse(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message, None),
-            Self::Incomplete => refuse(StatusCode::REQUEST_TIMEOUT, "incomplete", message, None),
-            Self::RoomFull(_) => refuse(StatusCode::INSUFFICIENT_STORAGE, "room_full", message, None),
-            Self::ServerFull(_) => refuse(StatusCode::INSUFFICIENT_STORAGE, "server_full", message, None),
+            Self::Unknown => refuse(Refused::Unknown, message, None),
+            Self::Gap { expected, .. } => refuse(Refused::Gap, message, Some(expected)),
+            Self::Finished => refuse(Refused::Finished, message, None),
+            Self::TooLarge => refuse(Refused::TooLarge, message, None),
+            Self::Incomplete => refuse(Refused::Incomplete, message, None),
+            Self::RoomFull(_) => refuse(Refused::RoomFull, message, None),
+            Self::ServerFull(_) => refuse(Refused::ServerFull, message, None),
             Self::Io(err) => {
                 tracing::error!(%err, "recording storage failed");
-                refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server could not store it".into(), None)
+                refuse(Refused::Internal, "the server could not store it", None)
             }
         }
     }
@@ -77,20 +73,6 @@ fn parse_room(room: &str) -> Option<RoomId> {
     Uuid::try_parse(room).ok().map(RoomId)
 }
 
-#[derive(Deserialize)]
-pub struct StartRequest {
-    peer: PeerId,
-    /// The participant's resume token, from its `welcome`.
-    token: String,
-}
-
-#[derive(Serialize)]
-struct Started {
-    id: Uuid,
-    /// Goes with every chunk as `Authorization: Bearer …`.
-    upload_token: String,
-}
-
 /// `POST /api/rooms/{room}/recordings`: a participant starts a recording.
 pub async fn start(
     State(state): State<AppState>,
@@ -101,21 +83,21 @@ pub async fn start(
 ) -> Response {
     let Some(room) = parse_room(&room) else { return unknown() };
     let Ok(bytes) = to_bytes(body, 4096).await else {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request is too large".into(), None);
+        return refuse(Refused::TooLarge, "the request is too large", None);
     };
     let Ok(request) = serde_json::from_slice::<StartRequest>(&bytes) else {
         let text = "send { \"peer\": <your id>, \"token\": <your resume token> }".to_string();
-        return refuse(StatusCode::BAD_REQUEST, "malformed", text, None);
+        return refuse(Refused::Malformed, text, None);
     };
     let name = state.rooms.member_name(room, request.peer);
     let proven = state.fresh_resume(room, request.peer, &request.token, now_ms()).is_some();
     let Some(name) = name.filter(|_| proven) else {
         let text = "only a participant who is in the meeting may record it".to_string();
-        return refuse(StatusCode::FORBIDDEN, "not_in_room", text, None);
+        return refuse(Refused::NotInRoom, text, None);
     };
     if !state.recording_starts.take(client_ip(peer.ip(), &headers, state.config.behind_proxy)) {
         let text = "this address has started too many recordings; try again later".to_string();
-        return refuse(StatusCode::TOO_MANY_REQUESTS, "too_many", text, None);
+        return refuse(Refused::TooMany, text, None);
     }
     let store = state.recordings.clone();
     let by = request.peer;
@@ -137,12 +119,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// removed from the room since (a key dies with that).
 async fn upload_refused(state: &AppState, room: RoomId, id: Uuid, headers: &HeaderMap) -> Option<Response> {
     if !bearer(headers).is_some_and(|token| state.secret.verify_upload(id, token)) {
-        return Some(refuse(
-            StatusCode::FORBIDDEN,
-            "bad_key",
-            "this upload key is not for this recording".into(),
-            None,
-        ));
+        return Some(refuse(Refused::BadKey, "this upload key is not for this recording", None));
     }
     let store = state.recordings.clone();
     let maker = tokio::task::spawn_blocking(move || store.video(room, id)).await.ok().flatten();
@@ -150,25 +127,14 @@ async fn upload_refused(state: &AppState, room: RoomId, id: Uuid, headers: &Head
     let stored = state.rooms.settings(room).await;
     if meta.by_peer.is_some_and(|peer| stored.is_removed(peer, None)) {
         let text = "a host removed the participant who made this recording".to_string();
-        return Some(refuse(StatusCode::FORBIDDEN, "removed", text, None));
+        return Some(refuse(Refused::Removed, text, None));
     }
     None
 }
 
-#[derive(Serialize)]
-struct Progress {
-    chunks: u64,
-    bytes: u64,
+fn progress(meta: Meta) -> Progress {
+    Progress { chunks: meta.chunks, bytes: meta.bytes }
 }
-
-impl From<Meta> for Progress {
-    fn from(meta: Meta) -> Self {
-        Self { chunks: meta.chunks, bytes: meta.bytes }
-    }
-}
-
-/// The header with the recording's length so far, in milliseconds.
-pub const DURATION_HEADER: &str = "x-moim-duration-ms";
 
 /// `PUT /api/rooms/{room}/recordings/{id}/chunks/{n}`: one chunk.
 pub async fn chunk(
@@ -180,7 +146,7 @@ pub async fn chunk(
 ) -> Response {
     let (Some(room), Ok(id)) = (parse_room(&room), Uuid::try_parse(&id)) else { return unknown() };
     let Ok(n) = n.parse::<u64>() else {
-        return refuse(StatusCode::BAD_REQUEST, "malformed", "a chunk number is a whole number".into(), None);
+        return refuse(Refused::Malformed, "a chunk number is a whole number", None);
     };
     if let Some(refused) = upload_refused(&state, room, id, &headers).await {
         return refused;
@@ -188,7 +154,7 @@ pub async fn chunk(
     let ip = client_ip(peer.ip(), &headers, state.config.behind_proxy);
     let Some(_uploading) = state.uploads.take(ip) else {
         let text = "too many recordings are uploading right now; this chunk will be sent again".to_string();
-        return refuse(StatusCode::TOO_MANY_REQUESTS, "busy", text, None);
+        return refuse(Refused::Busy, text, None);
     };
     let duration = headers.get(DURATION_HEADER).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0);
     let Some(part) = state.recordings.incoming(room, id) else { return unknown() };
@@ -202,7 +168,7 @@ pub async fn chunk(
         store.append(room, id, n, std::io::BufReader::new(file), incoming.len, duration)
     });
     match appended.await {
-        Ok(meta) => Json(Progress::from(meta)).into_response(),
+        Ok(meta) => Json(progress(meta)).into_response(),
         Err(err) => err.into_response(),
     }
 }
@@ -287,7 +253,7 @@ pub async fn finish(
     }
     let store = state.recordings.clone();
     match blocking(move || store.finish(room, id)).await {
-        Ok(meta) => Json(Progress::from(meta)).into_response(),
+        Ok(meta) => Json(progress(meta)).into_response(),
         Err(err) => err.into_response(),
     }
 }
@@ -333,7 +299,7 @@ pub async fn file(
     let (Some(room), Some(id)) = (parse_room(&room), id) else { return unknown() };
     if !may_view(&state, room, request.headers()).await {
         let text = "enter the meeting's password on its recordings page first".to_string();
-        return refuse(StatusCode::FORBIDDEN, "password_required", text, None);
+        return refuse(Refused::PasswordRequired, text, None);
     }
     let store = state.recordings.clone();
     let Ok(Some((path, meta))) = tokio::task::spawn_blocking(move || store.video(room, id)).await else {
@@ -374,7 +340,7 @@ pub async fn delete(
     let grant = bearer(&headers).and_then(|token| state.secret.verify_host(room, token));
     if stored.unreadable || stored.host_grant(grant).is_none() {
         let text = "only a host of this meeting may delete its recordings".to_string();
-        return refuse(StatusCode::FORBIDDEN, "not_host", text, None);
+        return refuse(Refused::NotHost, text, None);
     }
     let store = state.recordings.clone();
     match blocking(move || store.delete(room, id)).await {

@@ -36,10 +36,7 @@ use std::{
 };
 use uuid::Uuid;
 
-/// The largest chunk accepted. A one-second slice of a 1080p recording is
-/// well under 1 MB; 8 MiB leaves room for long slices without letting one
-/// request fill the server's memory.
-pub const MAX_CHUNK_BYTES: usize = 8 * 1024 * 1024;
+pub use crate::protocol::recording::MAX_CHUNK_BYTES;
 
 const VIDEO: &str = "video.webm";
 /// The extension of a chunk being received.

@@ -234,17 +234,26 @@ impl Client {
 
     /// The next frame, whatever it is (fails the test after 5 s).
     pub async fn next(&mut self) -> Option<Message> {
-        match tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await {
+        self.next_within(Duration::from_secs(5)).await
+    }
+
+    async fn next_within(&mut self, wait: Duration) -> Option<Message> {
+        match tokio::time::timeout(wait, self.ws.next()).await {
             Ok(Some(Ok(msg))) => Some(msg),
             Ok(_) => None,
-            Err(_) => panic!("no frame within 5 s"),
+            Err(_) => panic!("no frame within {wait:?}"),
         }
     }
 
     /// The next protocol message (fails the test on anything else).
     pub async fn recv(&mut self) -> ServerMsg {
+        self.recv_within(Duration::from_secs(5)).await
+    }
+
+    /// [`Client::recv`], waiting up to `wait` (for answers that queue).
+    pub async fn recv_within(&mut self, wait: Duration) -> ServerMsg {
         loop {
-            match self.next().await {
+            match self.next_within(wait).await {
                 Some(Message::Text(text)) => return ServerMsg::decode(&text).expect("server sent valid JSON"),
                 Some(Message::Ping(_) | Message::Pong(_)) => continue,
                 other => panic!("expected a message, got {other:?}"),
