@@ -51,7 +51,7 @@ mod screen;
 pub use quality::VideoLimits;
 
 use super::{js_error, js_object, warn};
-use crate::protocol::{Encode, FileMsg, IceServer, PeerId, PeerMsg, SdpType, Signal};
+use crate::protocol::{file_frame_id, Encode, FileMsg, IceServer, PeerId, PeerMsg, SdpType, Signal, FILE_ID_BYTES};
 use leptos::task::spawn_local;
 use serde_json::json;
 use std::{
@@ -263,9 +263,9 @@ impl Peer {
                 return;
             }
             let bytes = js_sys::Uint8Array::new(&data);
-            let id = (bytes.length() >= 16).then(|| bytes.subarray(0, 16).to_vec());
-            match id.and_then(|id| uuid::Uuid::from_slice(&id).ok()) {
-                Some(id) => (peer.events.file_data)(id, bytes.subarray(16, bytes.length())),
+            let head = FILE_ID_BYTES as u32;
+            match file_frame_id(&bytes.subarray(0, head.min(bytes.length())).to_vec()) {
+                Some(id) => (peer.events.file_data)(id, bytes.subarray(head, bytes.length())),
                 None => warn(&format!("moim: a file frame from {} without a transfer id", peer.id)),
             }
         });

@@ -66,6 +66,31 @@ pub const MAX_FILE_NAME_CHARS: usize = 255;
 /// data-channel message limit.
 pub const FILE_CHUNK_BYTES: usize = 64 * 1024;
 
+/// A binary frame on the files channel starts with the transfer's id,
+/// this long; the file's bytes follow.
+pub const FILE_ID_BYTES: usize = 16;
+
+/// The start of every binary frame of transfer `id`.
+pub fn file_frame_head(id: Uuid) -> [u8; FILE_ID_BYTES] {
+    id.into_bytes()
+}
+
+/// The transfer a binary frame belongs to, read from its start; `None`
+/// when it is too short to have one.
+pub fn file_frame_id(frame_start: &[u8]) -> Option<Uuid> {
+    Uuid::from_slice(frame_start.get(..FILE_ID_BYTES)?).ok()
+}
+
+/// One whole binary frame: `bytes` (at most [`FILE_CHUNK_BYTES`]) of transfer `id`.
+pub fn file_frame(id: Uuid, bytes: &[u8]) -> Vec<u8> {
+    [&file_frame_head(id)[..], bytes].concat()
+}
+
+/// A binary frame's transfer and bytes.
+pub fn parse_file_frame(frame: &[u8]) -> Option<(Uuid, &[u8])> {
+    Some((file_frame_id(frame)?, &frame[FILE_ID_BYTES..]))
+}
+
 /// What browsers send each other about files, as text frames on the files
 /// data channel; the bytes go in binary frames, each the transfer's 16-byte
 /// id and then up to [`FILE_CHUNK_BYTES`] of the file, in order (see the

@@ -289,6 +289,17 @@ fn the_recordings_refusal_table_in_the_doc_is_refused() {
 }
 
 #[test]
+fn file_frames_carry_their_transfer_and_bytes() {
+    let id = Uuid::from_u128(0x1234);
+    let frame = file_frame(id, b"some bytes");
+    assert_eq!(frame.len(), FILE_ID_BYTES + 10);
+    assert_eq!(parse_file_frame(&frame), Some((id, &b"some bytes"[..])));
+    assert_eq!(parse_file_frame(&file_frame(id, b"")), Some((id, &b""[..])), "an empty chunk");
+    assert_eq!(parse_file_frame(&frame[..FILE_ID_BYTES - 1]), None, "too short for an id");
+    assert_eq!(file_frame_id(&frame), Some(id));
+}
+
+#[test]
 fn sdp_types_are_written_by_their_one_name() {
     for ty in SdpType::ALL {
         assert_eq!(serde_json::to_string(&ty).unwrap(), format!("\"{}\"", ty.as_str()));

@@ -15,7 +15,7 @@ use super::Call;
 use crate::{
     app::{Direction, Transfer, TransferState},
     client::warn,
-    protocol::{clean_file_name, FileMsg, PeerId, FILE_CHUNK_BYTES},
+    protocol::{clean_file_name, file_frame_head, FileMsg, PeerId, FILE_CHUNK_BYTES, FILE_ID_BYTES},
 };
 use leptos::{prelude::*, task::spawn_local};
 use sha2::{Digest, Sha256};
@@ -355,9 +355,12 @@ impl Call {
             let mut at = 0;
             while at < bytes.length() {
                 let part = bytes.subarray(at, (at + FILE_CHUNK_BYTES as u32).min(bytes.length()));
-                let frame = js_sys::Uint8Array::new_with_length(16 + part.length());
-                frame.subarray(0, 16).copy_from(id.as_bytes());
-                frame.set(&part, 16);
+                // The frame is made in JS memory: the file's bytes never
+                // cross into WebAssembly and back (see protocol::file_frame).
+                let head = FILE_ID_BYTES as u32;
+                let frame = js_sys::Uint8Array::new_with_length(head + part.length());
+                frame.subarray(0, head).copy_from(&file_frame_head(id));
+                frame.set(&part, head);
                 if channel.send_with_array_buffer_view(&frame).is_err() {
                     return self.lost(id, out.peer);
                 }
