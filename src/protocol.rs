@@ -37,6 +37,10 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// The longest display name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
+/// The longest browser key (`device` in `join`) the server keeps; the
+/// browser makes a 32-character one.
+pub const MAX_DEVICE_CHARS: usize = 64;
+
 /// The longest room password, in bytes.
 pub const MAX_PASSWORD_BYTES: usize = 256;
 

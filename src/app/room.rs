@@ -9,7 +9,7 @@ use super::{
     tile::SelfTile,
     Call, CallHandle,
 };
-use crate::protocol::{MediaState, RoomId};
+use crate::protocol::{MediaState, RoomId, MAX_NAME_CHARS, MAX_PASSWORD_BYTES};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -123,7 +123,7 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                     id="name"
                     name="name"
                     required
-                    maxlength="64"
+                    maxlength=MAX_NAME_CHARS.to_string()
                     autocomplete="name"
                     value=initial_name
                     prop:value=move || name.get()
@@ -176,7 +176,7 @@ fn PasswordField(state: CallState) -> impl IntoView {
             node_ref=input
             type="password"
             required
-            maxlength="256"
+            maxlength=MAX_PASSWORD_BYTES.to_string()
             autocomplete="current-password"
             prop:value=move || state.password.get()
             on:input=move |ev| state.password.set(event_target_value(&ev))

@@ -89,7 +89,7 @@ fn PasswordForm(state: CallState, call: CallHandle) -> impl IntoView {
                     id="room-password"
                     type="password"
                     required
-                    maxlength="256"
+                    maxlength=MAX_PASSWORD_BYTES.to_string()
                     autocomplete="new-password"
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))

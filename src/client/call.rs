@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     app::{CallState, Remote, Stage},
-    protocol::{clean_name, ClientMsg, ErrorCode, IceServer, PeerId, PeerInfo, Resume, ServerMsg},
+    protocol::{clean_name, ClientMsg, ErrorCode, IceServer, PeerId, PeerInfo, Resume, ServerMsg, MAX_NAME_CHARS},
 };
 use leptos::{prelude::*, task::spawn_local};
 use std::{
@@ -224,7 +224,7 @@ impl Call {
     pub fn join(&self) {
         let state = self.0.state;
         let Some(name) = clean_name(&state.name.get_untracked()) else {
-            state.notice.set(Some("Enter your name (1 to 64 characters) to join.".into()));
+            state.notice.set(Some(format!("Enter your name (1 to {MAX_NAME_CHARS} characters) to join.")));
             return;
         };
         if self.0.capturing.get() {

@@ -58,6 +58,10 @@ impl PeerMsg {
     }
 }
 
+/// The largest file a browser sends or takes: a received file ends up
+/// whole in a Blob.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
 /// The longest file name a transfer may carry, in characters.
 pub const MAX_FILE_NAME_CHARS: usize = 255;
 

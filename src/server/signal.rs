@@ -28,7 +28,7 @@ use super::{
 };
 use crate::protocol::{
     clean_name, ClientMsg, CloseCode, Encode, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg,
-    MAX_FRAME_BYTES, MAX_PASSWORD_BYTES, PROTOCOL_VERSION,
+    MAX_DEVICE_CHARS, MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_PASSWORD_BYTES, PROTOCOL_VERSION,
 };
 use axum::{
     extract::{
@@ -393,7 +393,10 @@ impl Connection {
             (join @ ClientMsg::Join { .. }, None) => self.join(join).await,
             (ClientMsg::SetPassword { password }, Some((room, id))) => {
                 if password.len() > MAX_PASSWORD_BYTES {
-                    return self.refuse(ErrorCode::Malformed, "a password may have at most 256 bytes");
+                    return self.refuse(
+                        ErrorCode::Malformed,
+                        format!("a password may have at most {MAX_PASSWORD_BYTES} bytes"),
+                    );
                 }
                 if !self.state.rooms.is_host(room, id) {
                     return self.refuse(ErrorCode::NotHost, HostError::NotHost.to_string());
@@ -423,7 +426,7 @@ impl Connection {
             return self.refuse(ErrorCode::Version, text);
         }
         let Some(name) = clean_name(&name) else {
-            return self.refuse(ErrorCode::BadName, "a name must have 1 to 64 characters");
+            return self.refuse(ErrorCode::BadName, format!("a name must have 1 to {MAX_NAME_CHARS} characters"));
         };
         let secret = self.state.secret.clone();
         let now = now_ms();
@@ -433,7 +436,7 @@ impl Connection {
         let resumed = resume.as_ref().and_then(|r| Some((r.id, self.state.fresh_resume(room, r.id, &r.token, now)?)));
         let you = resumed.map_or_else(PeerId::random, |(id, _)| id);
         // A browser key is only ever compared: cap it, keep it as given.
-        let device = device.filter(|d| !d.is_empty() && d.len() <= 64);
+        let device = device.filter(|d| !d.is_empty() && d.len() <= MAX_DEVICE_CHARS);
         let stored = self.state.rooms.settings(room).await;
         let host = stored.host_grant(host_token.and_then(|token| secret.verify_host(room, &token)));
         // A token alone gets past a lock or a password only for someone

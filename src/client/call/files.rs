@@ -15,7 +15,7 @@ use super::Call;
 use crate::{
     app::{Direction, Transfer, TransferState},
     client::warn,
-    protocol::{clean_file_name, file_frame_head, FileMsg, PeerId, FILE_CHUNK_BYTES, FILE_ID_BYTES},
+    protocol::{clean_file_name, file_frame_head, FileMsg, PeerId, FILE_CHUNK_BYTES, FILE_ID_BYTES, MAX_FILE_BYTES},
 };
 use leptos::{prelude::*, task::spawn_local};
 use sha2::{Digest, Sha256};
@@ -33,8 +33,6 @@ const READ_BYTES: u64 = 1024 * 1024;
 const LOW_WATER: u32 = 1024 * 1024;
 /// How many received bytes are gathered before they are folded into a Blob.
 const FOLD_BYTES: u64 = 8 * 1024 * 1024;
-/// The largest file accepted (it ends up whole in a Blob).
-const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 /// A file this participant is sending to one peer.
 pub(super) struct Outgoing {
