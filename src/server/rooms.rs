@@ -15,7 +15,7 @@ use super::access::{Store, Stored};
 use crate::protocol::{
     CloseCode, Encode, ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomSettings, ServerMsg, SharePolicy, Signal,
 };
-use axum::extract::ws::Message;
+use axum::body::Bytes;
 use std::{
     collections::HashMap,
     sync::{
@@ -35,16 +35,26 @@ use uuid::Uuid;
 pub type Outbox = mpsc::Sender<Box<Outgoing>>;
 pub type Queue = mpsc::Receiver<Box<Outgoing>>;
 
-/// A message in an outbox. A relayed signal holds its sender's [`Share`] of
+/// What goes to a socket: an encoded server message, or the close that
+/// ends it. The socket's writer (`signal.rs`) makes the websocket frame;
+/// the rooms know nothing of sockets.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Frame {
+    /// JSON, shared: a broadcast is encoded once for everyone.
+    Text(Bytes),
+    Close(CloseCode),
+}
+
+/// A frame in an outbox. A relayed signal holds its sender's [`Share`] of
 /// the recipient's outbox until it leaves the queue.
 pub struct Outgoing {
-    pub msg: Message,
+    pub frame: Frame,
     _share: Option<Share>,
 }
 
-impl From<Message> for Outgoing {
-    fn from(msg: Message) -> Self {
-        Self { msg, _share: None }
+impl From<Frame> for Outgoing {
+    fn from(frame: Frame) -> Self {
+        Self { frame, _share: None }
     }
 }
 
@@ -66,8 +76,8 @@ impl Drop for Share {
 /// The writer side of one socket, taken back when the socket breaks.
 pub struct Parked {
     pub queue: Queue,
-    /// A message the broken socket failed to send; it goes first on resume.
-    pub unsent: Option<Message>,
+    /// A frame the broken socket failed to send; it goes first on resume.
+    pub unsent: Option<Frame>,
 }
 
 /// Ends one socket from elsewhere (a slow reader, a resumed session, a
@@ -384,7 +394,7 @@ impl Rooms {
         // The error and then the close, in order (a kick would send its
         // close frame first); only a full outbox needs the kick.
         let notice = ServerMsg::error(ErrorCode::Removed, "the host removed you from this meeting");
-        let close = super::signal::close(CloseCode::Removed);
+        let close = Frame::Close(CloseCode::Removed);
         if !(offer(&member, encode(&notice)) && offer(&member, close)) {
             member.socket.kick.send(Some(CloseCode::Removed));
         }
@@ -492,7 +502,7 @@ impl Rooms {
                 fits &= unsent.is_none_or(|msg| offer(member, msg));
                 while let Ok(outgoing) = queue.try_recv() {
                     // A close frame was meant for the socket that broke.
-                    if !matches!(outgoing.msg, Message::Close(_)) {
+                    if !matches!(outgoing.frame, Frame::Close(_)) {
                         fits &= member.socket.outbox.try_send(outgoing).is_ok();
                     }
                 }
@@ -610,7 +620,7 @@ impl Rooms {
             waiting.fetch_sub(1, Ordering::Relaxed);
             return Err(RelayError::Busy(to));
         }
-        let outgoing = Outgoing { msg, _share: Some(Share(waiting)) };
+        let outgoing = Outgoing { frame: msg, _share: Some(Share(waiting)) };
         if recipient.socket.outbox.try_send(Box::new(outgoing)).is_err() {
             evict(room, vec![to]);
         }
@@ -642,13 +652,13 @@ fn as_host(rooms: &mut HashMap<RoomId, Room>, room_id: RoomId, by: PeerId) -> Re
     }
 }
 
-fn encode(msg: &ServerMsg) -> Message {
-    Message::Text(msg.encode().into())
+fn encode(msg: &ServerMsg) -> Frame {
+    Frame::Text(Bytes::from(msg.encode()))
 }
 
 /// Queues a message without waiting; false if the outbox is full or gone.
-fn offer(member: &Member, msg: Message) -> bool {
-    member.socket.outbox.try_send(Box::new(msg.into())).is_ok()
+fn offer(member: &Member, frame: Frame) -> bool {
+    member.socket.outbox.try_send(Box::new(frame.into())).is_ok()
 }
 
 /// Sends to everyone in the room but `except`, evicting those who cannot keep up.

@@ -21,7 +21,7 @@ use super::{
     edge::client_ip,
     limit::TokenBucket,
     listen::ClientAddr,
-    rooms::{Admitted, Entry, HostError, JoinError, Kick, Parked, Queue, RelayError, Socket},
+    rooms::{Admitted, Entry, Frame, HostError, JoinError, Kick, Parked, Queue, RelayError, Socket},
     secret::now_ms,
     serve::Slot,
     AppState,
@@ -175,16 +175,16 @@ static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: Queue, kick: Arc<Kick>) -> Parked {
     let mut unsent = None;
     loop {
-        let msg = tokio::select! {
+        let frame = tokio::select! {
             // A kicked socket gets its close frame before anything else queued.
             biased;
-            code = kick.wait() => code.map(close),
-            msg = queue.recv() => msg.map(|outgoing| outgoing.msg),
+            code = kick.wait() => code.map(Frame::Close),
+            outgoing = queue.recv() => outgoing.map(|outgoing| outgoing.frame),
         };
-        let Some(msg) = msg else { break };
-        let closing = matches!(msg, Message::Close(_));
-        if let Err(_broken) = sink.send(msg.clone()).await {
-            unsent = (!closing).then_some(msg);
+        let Some(frame) = frame else { break };
+        let closing = matches!(frame, Frame::Close(_));
+        if let Err(_broken) = sink.send(message(&frame)).await {
+            unsent = (!closing).then_some(frame);
             break;
         }
         if closing {
@@ -195,9 +195,15 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: Queue, kick: 
     Parked { queue, unsent }
 }
 
-/// The close frame for `code`, with its reason.
-pub(super) fn close(code: CloseCode) -> Message {
-    Message::Close(Some(CloseFrame { code: code.code(), reason: Utf8Bytes::from_static(code.reason()) }))
+/// The websocket message for a frame of the outbox.
+fn message(frame: &Frame) -> Message {
+    match frame {
+        // Encoded from a String: always UTF-8.
+        Frame::Text(text) => Message::Text(Utf8Bytes::try_from(text.clone()).unwrap_or_default()),
+        Frame::Close(code) => {
+            Message::Close(Some(CloseFrame { code: code.code(), reason: Utf8Bytes::from_static(code.reason()) }))
+        }
+    }
 }
 
 /// The reading side of one socket, with its per-connection state.
@@ -230,7 +236,7 @@ impl Connection {
             let next = tokio::select! {
                 next = tokio::time::timeout_at(deadline, stream.next()) => next,
                 _ = shutdown.wait_for(|stop| *stop) => {
-                    self.send(close(CloseCode::Restarting));
+                    self.send(Frame::Close(CloseCode::Restarting));
                     return End::Shutdown;
                 }
             };
@@ -241,11 +247,11 @@ impl Connection {
             tokio::task::consume_budget().await;
             let frame = match next {
                 Err(_) if self.joined.is_some() => {
-                    self.send(close(CloseCode::Idle));
+                    self.send(Frame::Close(CloseCode::Idle));
                     return End::Left;
                 }
                 Err(_) => {
-                    self.send(close(CloseCode::NoJoin));
+                    self.send(Frame::Close(CloseCode::NoJoin));
                     return End::Left;
                 }
                 Ok(None) => return End::Broken,
@@ -254,7 +260,7 @@ impl Connection {
                     // anything else is a reset or broken framing.
                     if err.to_string().contains("too long") {
                         self.state.reject(&err);
-                        self.send(close(CloseCode::TooLarge));
+                        self.send(Frame::Close(CloseCode::TooLarge));
                         return End::Left;
                     }
                     // (Nothing is sent: a close frame would wait in the
@@ -270,7 +276,7 @@ impl Connection {
                 self.refused_in_a_row += 1;
                 if self.refused_in_a_row > self.state.config.rate_burst {
                     self.state.reject(&"rate limit: still sending after a burst of refusals");
-                    self.send(close(CloseCode::TooFast));
+                    self.send(Frame::Close(CloseCode::TooFast));
                     return End::Left;
                 }
                 let wait = self.bucket.wait().as_millis() + 1;
@@ -307,7 +313,7 @@ impl Connection {
                     self.state.reject(&err);
                     self.reply(err.to_reply());
                     if err.code() == ErrorCode::TooLarge {
-                        self.send(close(CloseCode::TooLarge));
+                        self.send(Frame::Close(CloseCode::TooLarge));
                         return End::Left;
                     }
                 }
@@ -378,7 +384,7 @@ impl Connection {
             (ClientMsg::Leave, Some((room, id))) => {
                 self.joined = None;
                 self.state.rooms.leave(room, id, self.socket.id);
-                self.send(close(CloseCode::Left));
+                self.send(Frame::Close(CloseCode::Left));
                 return ControlFlow::Break(());
             }
             // `handle` sends this (and `join`) to `handle_slow`.
@@ -548,13 +554,13 @@ impl Connection {
     }
 
     fn reply(&self, msg: ServerMsg) {
-        self.send(Message::Text(msg.encode().into()));
+        self.send(Frame::Text(msg.encode().into()));
     }
 
     /// Queues a frame for this socket; a full queue means the client is not
     /// reading, and it is closed rather than silently missing the frame.
-    fn send(&self, msg: Message) {
-        if self.socket.outbox.try_send(Box::new(msg.into())).is_err() {
+    fn send(&self, frame: Frame) {
+        if self.socket.outbox.try_send(Box::new(frame.into())).is_err() {
             self.socket.kick.send(Some(CloseCode::TooSlow));
         }
     }
