@@ -43,16 +43,20 @@
 //! - `server.rs` (`ssr`): `run(listener, config, shutdown)` and the router;
 //!   `server/` holds:
 //!   - `config.rs`: run-time settings from `Leptos.toml`, env and flags;
-//!   - `rooms.rs`: who is in which room, fan-out with bounded outboxes,
-//!     places kept for participants whose socket broke;
-//!   - `signal.rs`: the signaling websocket, one reader and one writer task;
+//!   - `rooms.rs`: who is in which room, fan-out with bounded outboxes of
+//!     frames (text or a close code: no websocket types), places kept for
+//!     participants whose socket broke;
+//!   - `upgrade.rs`: `GET /ws`, the HTTP side of the signaling socket
+//!     (sockets per address, buffer sizes); `signal.rs`: the session on
+//!     it, one reader and one writer task;
 //!   - `edge.rs`: what every request must show first (a host name moim
 //!     serves; for anything that changes state, moim's own origin) and
 //!     the client's address;
 //!   - `access.rs`: room passwords (Argon2id, a few at a time), the brake on
 //!     guessing per address and room, and room settings kept in
 //!     `data_dir/rooms/`;
-//!   - `limit.rs`: the per-socket token bucket;
+//!   - `limit.rs`: the per-socket token bucket, and `Hourly`, what each
+//!     address may start only so often (rooms, recordings);
 //!   - `secret.rs`: the server key in `data_dir`, and the expiring resume
 //!     tokens and per-host capabilities signed with it;
 //!   - `turn.rs`: expiring TURN credentials (the TURN REST convention);
@@ -104,7 +108,7 @@
 //!   server's HTML and the browser's hydration must agree on this, so the
 //!   examples are built with the same flag (see the Makefile's `ERASED`).
 //! - Signaling is a plain axum websocket route, not a Leptos server function;
-//!   `server/signal.rs` says why.
+//!   `server/upgrade.rs` says why.
 //! - Resume tokens are HMACs (RustCrypto's `hmac` and `sha2`) rather than
 //!   entries in a session store: a restarted server checks them with nothing
 //!   but its key, which is what lets a call outlive the server's memory.

@@ -16,6 +16,7 @@ pub mod secret;
 pub mod serve;
 pub mod signal;
 pub mod turn;
+pub mod upgrade;
 
 use crate::{
     app::{shell, App},
@@ -142,7 +143,7 @@ fn app(state: AppState) -> Router {
     let leptos = LeptosOptions::clone(&state.leptos);
     let routes = generate_route_list(App);
     Router::new()
-        .route("/ws", get(signal::upgrade))
+        .route("/ws", get(upgrade::upgrade))
         .route("/new", post(new_room))
         .route("/join", get(join_link))
         .route("/api/rooms/{room}/recordings", post(recording_routes::start))

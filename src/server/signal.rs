@@ -1,11 +1,5 @@
-//! The signaling socket: one websocket per participant.
-//!
-//! A plain axum route rather than a Leptos websocket server function: as of
-//! server_fn 0.8.13 those upgrade with axum's defaults (64 MiB messages) and
-//! drop frames when their queue is full, while signaling must refuse frames
-//! over 64 KiB with a typed error and never drop a message silently. The
-//! shared [`crate::protocol`] enums keep the typing that server functions
-//! would give.
+//! A signaling session: one websocket per participant, once
+//! `upgrade.rs` has let it in.
 //!
 //! Each socket is two tasks (as in axum's chat example): this one reads and
 //! dispatches, keeping the per-connection state; a writer task drains the
@@ -18,9 +12,7 @@
 
 use super::{
     access::{hash_password, verify_password, Stored},
-    edge::client_ip,
     limit::TokenBucket,
-    listen::ClientAddr,
     rooms::{Admitted, Entry, Frame, HostError, JoinError, Kick, Parked, Queue, RelayError, Socket},
     secret::now_ms,
     serve::Slot,
@@ -28,16 +20,9 @@ use super::{
 };
 use crate::protocol::{
     clean_name, ClientMsg, CloseCode, Encode, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg,
-    MAX_DEVICE_CHARS, MAX_FRAME_BYTES, MAX_NAME_CHARS, MAX_PASSWORD_BYTES, PROTOCOL_VERSION,
+    MAX_DEVICE_CHARS, MAX_NAME_CHARS, MAX_PASSWORD_BYTES, PROTOCOL_VERSION,
 };
-use axum::{
-    extract::{
-        ws::{CloseFrame, Message, Utf8Bytes, WebSocket},
-        ConnectInfo, State, WebSocketUpgrade,
-    },
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{
     stream::{SplitSink, SplitStream},
     SinkExt, StreamExt,
@@ -52,35 +37,6 @@ use std::{
     time::Duration,
 };
 use tokio::{sync::mpsc, time::Instant};
-
-/// Frames up to this size are read so they can be answered with a typed
-/// `too_large` error; larger ones make the socket fail at once.
-const READ_LIMIT: usize = 4 * MAX_FRAME_BYTES;
-
-/// `GET /ws`: upgrades to the signaling socket (`edge::guard` has checked
-/// its origin).
-pub async fn upgrade(
-    ws: WebSocketUpgrade,
-    State(state): State<AppState>,
-    ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let ip = client_ip(peer.ip(), &headers, state.config.behind_proxy);
-    let Some(slot) = state.sockets.take(ip, state.config.sockets_per_address) else {
-        let text = "too many signaling sockets from this address";
-        return (StatusCode::TOO_MANY_REQUESTS, text).into_response();
-    };
-    // Signaling frames are small: modest buffers keep thousands of idle
-    // sockets cheap (axum's defaults reserve 128 KiB per socket for reading
-    // and writing). The read buffer grows when a large SDP arrives; 1 KiB
-    // instead of 4 KiB saves 2 KB per idle socket (make bench, section 3).
-    ws.read_buffer_size(1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(READ_LIMIT)
-        .max_message_size(READ_LIMIT)
-        .max_frame_size(READ_LIMIT)
-        .on_upgrade(move |socket| session(socket, state, ip, slot))
-}
 
 /// What [`Connection::handle`] did with a message.
 enum Handled {
@@ -100,7 +56,7 @@ enum End {
     Shutdown,
 }
 
-async fn session(socket: WebSocket, state: AppState, ip: IpAddr, _slot: Slot) {
+pub(super) async fn session(socket: WebSocket, state: AppState, ip: IpAddr, _slot: Slot) {
     // Held until this socket is done, so shutdown can wait for it.
     let _running = state.sessions.enter();
     let (sink, stream) = socket.split();
