@@ -28,28 +28,51 @@ pub use state::{
 #[cfg(feature = "hydrate")]
 pub(crate) use tile::initial;
 
-/// The browser side of a call. During server rendering nothing is captured
-/// or connected, so the server gets a stand-in whose methods do nothing; the
-/// buttons that call them only act once the page has hydrated.
-#[cfg(feature = "hydrate")]
-pub(crate) use crate::client::Call;
-#[cfg(not(feature = "hydrate"))]
-pub(crate) use state::ServerCall as Call;
+pub use state::Action;
 
-/// The room's [`Call`], reachable from every control. It is empty during
-/// server rendering and until the page has hydrated, so a control's action
-/// simply does nothing then.
+/// The browser side of a call; nothing on the server, where nothing is
+/// captured or connected.
+#[cfg(feature = "hydrate")]
+type Call = crate::client::Call;
+#[cfg(not(feature = "hydrate"))]
+type Call = ();
+
+/// The room's call, reachable from every control. It is empty during
+/// server rendering and until the page has hydrated, so an [`Action`]
+/// simply does nothing then. The one seam between the two worlds, as
+/// leptos-use's hooks have theirs: the views are the same on both.
 #[derive(Clone, Copy)]
-pub(crate) struct CallHandle(StoredValue<Option<Call>, LocalStorage>);
+pub(crate) struct CallHandle(
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))] StoredValue<Option<Call>, LocalStorage>,
+);
 
 impl CallHandle {
     fn new() -> Self {
         Self(StoredValue::new_local(None))
     }
 
-    /// Runs `f` on the call, if there is one.
-    pub(crate) fn run<R>(&self, f: impl FnOnce(&Call) -> R) -> Option<R> {
-        self.0.try_with_value(|call| call.as_ref().map(f)).flatten()
+    /// Starts the call's preview (camera, microphone; joining at once if
+    /// asked), unless it has started. Only in the browser: Effects, which
+    /// call this, never run during server rendering.
+    fn start(&self, state: CallState, join_at_once: bool) {
+        #[cfg(feature = "hydrate")]
+        if self.0.with_value(Option::is_none) {
+            self.0.set_value(Some(Call::preview(state, join_at_once)));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (state, join_at_once);
+    }
+
+    /// Asks the call to do `action`: `None` when there is no call yet (or,
+    /// on the server, ever).
+    pub(crate) fn act(&self, action: Action) -> Option<Result<(), String>> {
+        #[cfg(feature = "hydrate")]
+        return self.0.try_with_value(|call| call.as_ref().map(|call| call.act(action))).flatten();
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = action;
+            None
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! HTML or script stay inert. Only http(s) addresses become links, and
 //! those open without handing this page to the linked one.
 
-use super::{state::CallState, CallHandle, ChatLine};
+use super::{state::CallState, Action, CallHandle, ChatLine};
 use crate::protocol::MAX_CHAT_CHARS;
 use leptos::{either::Either, prelude::*};
 
@@ -59,7 +59,7 @@ pub fn ChatPanel(state: CallState, call: CallHandle) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let send = move || {
         let text = draft.get_untracked();
-        let result = call.run(|c| c.send_chat(text));
+        let result = call.act(Action::SendChat(text));
         match result {
             Some(Ok(())) => {
                 draft.set(String::new());

@@ -4,7 +4,7 @@
 use super::{
     recordings::size,
     state::{CallState, Direction, Transfer, TransferState},
-    CallHandle,
+    Action, CallHandle,
 };
 use leptos::prelude::*;
 
@@ -55,7 +55,7 @@ pub fn SendFile(call: CallHandle) -> impl IntoView {
         disabled: Signal::from(false),
         title: Signal::from(None),
     };
-    file_button(button, move |file| _ = call.run(|c| c.send_file(file)))
+    file_button(button, move |file| _ = call.act(Action::SendFile(file)))
 }
 
 /// Every file sent or received in this call.
@@ -101,8 +101,8 @@ fn TransferRow(transfer: Transfer, call: CallHandle) -> impl IntoView {
             <progress aria-label=progress_label max=total.max(1).to_string() value=move || moved.get().to_string()></progress>
             <span class="status" role="status">{status}</span>
             <Show when=move || state.get() == TransferState::Asked>
-                <button class="control small" on:click=move |_| _ = call.run(|c| c.accept_file(id))>"Accept"</button>
-                <button class="control small" on:click=move |_| _ = call.run(|c| c.decline_file(id))>"Decline"</button>
+                <button class="control small" on:click=move |_| _ = call.act(Action::AcceptFile(id))>"Accept"</button>
+                <button class="control small" on:click=move |_| _ = call.act(Action::DeclineFile(id))>"Decline"</button>
             </Show>
             {
                 let name = name.clone();
@@ -114,10 +114,10 @@ fn TransferRow(transfer: Transfer, call: CallHandle) -> impl IntoView {
                 }
             }
             <Show when=open>
-                <button class="control small" on:click=move |_| _ = call.run(|c| c.cancel_file(id))>"Cancel"</button>
+                <button class="control small" on:click=move |_| _ = call.act(Action::CancelFile(id))>"Cancel"</button>
             </Show>
             <Show when=move || !open()>
-                <button class="control small" aria-label=dismiss_name.clone() on:click=move |_| _ = call.run(|c| c.dismiss_file(id))>"✕"</button>
+                <button class="control small" aria-label=dismiss_name.clone() on:click=move |_| _ = call.act(Action::DismissFile(id))>"✕"</button>
             </Show>
         </div>
     }

@@ -9,7 +9,7 @@ use super::{
     settings::SettingsPanel,
     state::{CallState, Link},
     tile::{bind_stream, ScreenTile, SelfTile, Tile},
-    Call, CallHandle,
+    Action, CallHandle,
 };
 use leptos::prelude::*;
 
@@ -34,11 +34,11 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
     let recording_now = move || recording.with(|r| r.as_ref().is_some_and(|r| r.running));
     let toggle_mic = move |_| {
         let on = !media.get_untracked().audio;
-        call.run(|c| c.set_audio(on));
+        call.act(Action::SetAudio(on));
     };
     let toggle_camera = move |_| {
         let on = !media.get_untracked().video;
-        call.run(|c| c.set_video(on));
+        call.act(Action::SetVideo(on));
     };
     let count = move || remotes.with(Vec::len) + 1;
     // Someone's screen takes the stage; cameras move to a strip beside it.
@@ -127,7 +127,7 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                     class="control"
                     disabled=move || sharing.with(Option::is_some) || share_blocked()
                     title=move || share_blocked().then_some("Only hosts can share screens in this meeting")
-                    on:click=move |_| _ = call.run(Call::share_screen)
+                    on:click=move |_| _ = call.act(Action::ShareScreen)
                 >
                     "Share screen"
                 </button>
@@ -141,7 +141,7 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                     class:on=recording_now
                     disabled=move || !recording_now() && state.me.get().is_none()
                     title=move || state.me.get().is_none().then_some("You can record once you are in the call")
-                    on:click=move |_| _ = call.run(|c| if recording_now() { c.stop_recording() } else { c.start_recording() })
+                    on:click=move |_| _ = call.act(if recording_now() { Action::StopRecording } else { Action::StartRecording })
                 >
                     {move || if recording_now() { "Stop recording" } else { "Start recording" }}
                 </button>
@@ -152,7 +152,7 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                     </Show>
                 </button>
                 <DevicePickers state call/>
-                <button class="control leave" on:click=move |_| _ = call.run(Call::leave)>"Leave"</button>
+                <button class="control leave" on:click=move |_| _ = call.act(Action::Leave)>"Leave"</button>
             </footer>
         </section>
     }
@@ -180,7 +180,7 @@ fn CopyLink() -> impl IntoView {
 fn ShareBar(state: CallState, call: CallHandle) -> impl IntoView {
     let preview = NodeRef::<leptos::html::Video>::new();
     bind_stream(preview, state.sharing);
-    let stop = move |_| _ = call.run(Call::stop_sharing);
+    let stop = move |_| _ = call.act(Action::StopSharing);
     view! {
         <div class="share-bar" role="status">
             <video node_ref=preview class="share-preview" aria-label="Your shared screen" autoplay playsinline muted=true prop:muted=true></video>
@@ -262,7 +262,7 @@ fn RecordingBar(state: CallState, call: CallHandle) -> impl IntoView {
             {move || status().download.map(|file| {
                 let play = move |_| {
                     let (url, name) = (file.url.clone(), "your recording".to_string());
-                    call.run(|c| c.play_video(url, name, None));
+                    call.act(Action::PlayVideo { url, name });
                 };
                 view! { <button class="control small" on:click=play>"Play it into the call"</button> }
             })}
@@ -284,5 +284,5 @@ fn PlayVideo(state: CallState, call: CallHandle) -> impl IntoView {
         disabled: Signal::derive(move || state.sharing.with(Option::is_some) || !state.may_share()),
         title: Signal::derive(move || (!state.may_share()).then_some("Only hosts can share in this meeting")),
     };
-    file_button(button, move |file| _ = call.run(|c| c.play_file(file)))
+    file_button(button, move |file| _ = call.act(Action::PlayFile(file)))
 }

@@ -7,7 +7,7 @@ use super::{
     in_call::InCall,
     state::{CallState, Device, Stage},
     tile::SelfTile,
-    Call, CallHandle,
+    Action, CallHandle,
 };
 use crate::protocol::{MediaState, RoomId, MAX_NAME_CHARS, MAX_PASSWORD_BYTES};
 use leptos::{either::Either, prelude::*};
@@ -55,14 +55,9 @@ fn Room(room: RoomId) -> impl IntoView {
     let call = CallHandle::new();
     // The preview starts once the page runs in a browser; Effects never run
     // during server rendering.
-    Effect::new(move |_| {
-        if call.run(|_| ()).is_none() {
-            let join = join_at_once || state.join_asked.get_untracked();
-            call.0.set_value(Some(Call::preview(state, join)));
-        }
-    });
+    Effect::new(move |_| call.start(state, join_at_once || state.join_asked.get_untracked()));
     // Releases camera, microphone, peer connections and the socket.
-    on_cleanup(move || _ = call.run(Call::leave));
+    on_cleanup(move || _ = call.act(Action::Leave));
     let stage = state.stage;
     view! {
         <Title text="Meeting · moim"/>
@@ -103,7 +98,7 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
     let (initial_name, initial) = (name.get_untracked(), media.get_untracked());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if call.run(Call::join).is_none() {
+        if call.act(Action::Join).is_none() {
             state.join_asked.set(true);
         }
     };
@@ -139,7 +134,7 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                         initial=initial.audio
                         on=Signal::derive(move || media.get().audio)
                         usable=state.has_mic.into()
-                        set=Callback::new(move |on| _ = call.run(|c| c.set_audio(on)))
+                        set=Callback::new(move |on| _ = call.act(Action::SetAudio(on)))
                     />
                     <Switch
                         name="cam"
@@ -147,7 +142,7 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                         initial=initial.video
                         on=Signal::derive(move || media.get().video)
                         usable=state.has_camera.into()
-                        set=Callback::new(move |on| _ = call.run(|c| c.set_video(on)))
+                        set=Callback::new(move |on| _ = call.act(Action::SetVideo(on)))
                     />
                 </div>
                 <DevicePickers state call/>
@@ -227,7 +222,7 @@ pub(super) fn DevicePickers(state: CallState, call: CallHandle) -> impl IntoView
                     on:change=move |ev| {
                         let id = event_target_value(&ev);
                         chosen.set(Some(id.clone()));
-                        call.run(|c| if camera { c.use_camera(id) } else { c.use_mic(id) });
+                        call.act(if camera { Action::UseCamera(id) } else { Action::UseMic(id) });
                     }
                 >
                     <For each=move || list.get() key=|d| d.id.clone() let:device>

@@ -6,7 +6,7 @@
 //! why a friend cannot get in; only hosts get the controls. The server has
 //! the last word: these controls ask, and the panel shows what it answers.
 
-use super::{state::CallState, CallHandle, Remote};
+use super::{state::CallState, Action, CallHandle, Remote};
 use crate::protocol::{SharePolicy, MAX_PASSWORD_BYTES};
 use leptos::prelude::*;
 
@@ -36,7 +36,7 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
                     prop:disabled=move || !host()
                     on:change=move |ev| {
                         let on = event_target_checked(&ev);
-                        call.run(|c| c.lock(on));
+                        call.act(Action::Lock(on));
                     }
                 />
                 " Lock room"
@@ -48,7 +48,7 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
                     prop:disabled=move || !host()
                     on:change=move |ev| {
                         let share = if event_target_checked(&ev) { SharePolicy::Host } else { SharePolicy::Everyone };
-                        call.run(|c| c.set_share(share));
+                        call.act(Action::SetShare(share));
                     }
                 />
                 " Only hosts can share screens"
@@ -78,7 +78,7 @@ fn PasswordForm(state: CallState, call: CallHandle) -> impl IntoView {
         if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
             return;
         }
-        call.run(|c| c.set_password(password));
+        call.act(Action::SetPassword(password));
         draft.set(String::new());
     };
     view! {
@@ -97,7 +97,7 @@ fn PasswordForm(state: CallState, call: CallHandle) -> impl IntoView {
                 <button type="submit" class="control small">"Set password"</button>
             </div>
             <Show when=has_password>
-                <button type="button" class="control small" on:click=move |_| _ = call.run(|c| c.set_password(String::new()))>
+                <button type="button" class="control small" on:click=move |_| _ = call.act(Action::SetPassword(String::new()))>
                     "Remove password"
                 </button>
             </Show>
@@ -126,7 +126,7 @@ fn Person(state: CallState, call: CallHandle, remote: Remote) -> impl IntoView {
                         }
                         on:click=move |_| {
                             let host = is_host();
-                            _ = call.run(|c| if host { c.revoke_host(id) } else { c.make_host(id) });
+                            _ = call.act(if host { Action::RevokeHost(id) } else { Action::MakeHost(id) });
                         }
                     >
                         {move || if is_host() { "Take host away" } else { "Make host" }}
@@ -134,7 +134,7 @@ fn Person(state: CallState, call: CallHandle, remote: Remote) -> impl IntoView {
                     <button
                         class="control small danger"
                         aria-label=move || format!("Remove {}", name.get())
-                        on:click=move |_| _ = call.run(|c| c.remove(id))
+                        on:click=move |_| _ = call.act(Action::Remove(id))
                     >
                         "Remove"
                     </button>

@@ -237,42 +237,36 @@ impl CallState {
     }
 }
 
-/// The server-rendering stand-in for [`crate::client::Call`]: same methods,
-/// no effect (see `app.rs`).
-#[cfg(not(feature = "hydrate"))]
-#[derive(Clone)]
-pub struct ServerCall;
-
-#[cfg(not(feature = "hydrate"))]
-#[allow(unused_variables)]
-impl ServerCall {
-    pub fn preview(state: CallState, join_at_once: bool) -> Self {
-        Self
-    }
-    pub fn join(&self) {}
-    pub fn set_audio(&self, on: bool) {}
-    pub fn set_video(&self, on: bool) {}
-    pub fn use_camera(&self, id: String) {}
-    pub fn use_mic(&self, id: String) {}
-    pub fn leave(&self) {}
-    pub fn share_screen(&self) {}
-    pub fn stop_sharing(&self) {}
-    pub fn play_video(&self, url: String, name: String, owned_url: Option<String>) {}
-    pub fn play_file(&self, file: web_sys::File) {}
-    pub fn send_file(&self, file: web_sys::File) {}
-    pub fn accept_file(&self, id: uuid::Uuid) {}
-    pub fn decline_file(&self, id: uuid::Uuid) {}
-    pub fn cancel_file(&self, id: uuid::Uuid) {}
-    pub fn dismiss_file(&self, id: uuid::Uuid) {}
-    pub fn send_chat(&self, text: String) -> Result<(), String> {
-        Ok(())
-    }
-    pub fn set_password(&self, password: String) {}
-    pub fn lock(&self, locked: bool) {}
-    pub fn set_share(&self, share: SharePolicy) {}
-    pub fn remove(&self, id: PeerId) {}
-    pub fn make_host(&self, id: PeerId) {}
-    pub fn revoke_host(&self, id: PeerId) {}
-    pub fn start_recording(&self) {}
-    pub fn stop_recording(&self) {}
+/// What a control asks of the call. The views name what the person did;
+/// the browser's call (`client::Call::act`) does it. On the server nothing
+/// is captured or connected, so nothing is asked: see `CallHandle::act`.
+pub enum Action {
+    Join,
+    Leave,
+    SetAudio(bool),
+    SetVideo(bool),
+    UseCamera(String),
+    UseMic(String),
+    ShareScreen,
+    StopSharing,
+    PlayVideo {
+        url: String,
+        name: String,
+    },
+    PlayFile(web_sys::File),
+    SendFile(web_sys::File),
+    AcceptFile(uuid::Uuid),
+    DeclineFile(uuid::Uuid),
+    CancelFile(uuid::Uuid),
+    DismissFile(uuid::Uuid),
+    /// The error is a sentence for the person (empty, too long, not in yet).
+    SendChat(String),
+    SetPassword(String),
+    Lock(bool),
+    SetShare(SharePolicy),
+    Remove(PeerId),
+    MakeHost(PeerId),
+    RevokeHost(PeerId),
+    StartRecording,
+    StopRecording,
 }

@@ -8,6 +8,7 @@
 //! The signaling socket comes and goes (see `link.rs`); the peer connections
 //! do not depend on it, so the call goes on while it is down.
 
+mod act;
 mod chat;
 mod devices;
 mod files;
