@@ -59,7 +59,7 @@ async fn the_first_person_is_host_and_only_a_host_changes_settings() {
     let room = RoomId::random();
     let (mut host, _) = host(&server, room).await;
     let (mut guest, guest_id, _) = server.joined(room, "Guest").await;
-    let _ = host.recv().await; // peer_joined
+    host.joined("Guest").await;
     guest.send(&ClientMsg::Lock { locked: true }).await;
     assert_eq!(error_code(guest.recv().await), ErrorCode::NotHost);
     guest.send(&ClientMsg::Remove { id: guest_id }).await;
@@ -129,7 +129,7 @@ async fn a_removed_participant_stays_out_by_every_path() {
     let mut troll = server.client().await;
     troll.send(&join_with(room, "Troll", None, None, Some("troll-device"))).await;
     let ServerMsg::Welcome { you: troll_id, resume_token, .. } = troll.recv().await else { panic!("no welcome") };
-    let _ = host.recv().await; // peer_joined
+    host.joined("Troll").await;
 
     host.send(&ClientMsg::Remove { id: troll_id }).await;
     assert_eq!(error_code(troll.recv().await), ErrorCode::Removed);
@@ -156,7 +156,7 @@ async fn a_removed_participant_stays_out_by_every_path() {
     // A new password is a fresh start, but only with it: neither the old
     // token nor the old browser key gets past it.
     host.send(&ClientMsg::SetPassword { password: "new one".into() }).await;
-    let _ = next_settings(&mut host).await;
+    assert!(next_settings(&mut host).await.password, "the password is set");
     back.send(&with_token("Troll", Some("troll-device"))).await;
     assert_eq!(error_code(back.recv().await), ErrorCode::PasswordRequired, "the old resume token");
     back.send(&join_with(room, "Troll", None, None, Some("troll-device"))).await;
@@ -192,7 +192,7 @@ async fn host_only_sharing_is_enforced_and_hosts_can_be_made() {
     let room = RoomId::random();
     let (mut host, _) = host(&server, room).await;
     let (mut guest, guest_id, _) = server.joined(room, "Guest").await;
-    let _ = host.recv().await; // peer_joined
+    host.joined("Guest").await;
     let sharing = MediaState { audio: true, video: true, screen: true, recording: false };
     guest.send(&ClientMsg::Media { media: sharing }).await;
     assert_eq!(host.recv().await, ServerMsg::Media { id: guest_id, media: sharing });
@@ -219,12 +219,12 @@ async fn a_host_can_take_another_hosts_capability_back() {
     let room = RoomId::random();
     let (mut alice, alice_token) = host(&server, room).await;
     let (mut bob, bob_id, _) = server.joined(room, "Bob").await;
-    let _ = alice.recv().await; // peer_joined
+    alice.joined("Bob").await;
     alice.send(&ClientMsg::MakeHost { id: bob_id }).await;
     let ServerMsg::HostToken { token: bob_token } = bob.recv().await else { panic!("no host token") };
     assert_ne!(bob_token, alice_token, "a capability of his own");
     assert!(next_settings(&mut bob).await.hosts.contains(&bob_id));
-    let _ = next_settings(&mut alice).await;
+    assert!(next_settings(&mut alice).await.hosts.contains(&bob_id), "everyone hears of the new host");
 
     alice.send(&ClientMsg::RevokeHost { id: bob_id }).await;
     assert!(!next_settings(&mut bob).await.hosts.contains(&bob_id));
@@ -261,7 +261,7 @@ async fn an_emptied_room_with_a_password_waits_for_its_host() {
     let room = RoomId::random();
     let (mut host, token) = host(&server, room).await;
     host.send(&ClientMsg::SetPassword { password: "ours".into() }).await;
-    let _ = next_settings(&mut host).await;
+    assert!(next_settings(&mut host).await.password, "the password is set");
     host.send(&ClientMsg::Leave).await;
     let _ = host.closed().await;
     let mut first = server.client().await;
@@ -281,7 +281,7 @@ async fn settings_survive_a_restart() {
     let mut first = Server::with(config.clone()).await;
     let (mut host, token) = host(&first, room).await;
     host.send(&ClientMsg::SetPassword { password: "kept".into() }).await;
-    let _ = next_settings(&mut host).await;
+    assert!(next_settings(&mut host).await.password, "the password is set");
     first.stop();
     drop(host);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -309,7 +309,7 @@ async fn a_room_whose_settings_cannot_be_read_stays_closed() {
     guest.send(&join(room, "Guest")).await;
     assert_eq!(error_code(guest.recv().await), ErrorCode::Unavailable, "not open with defaults");
     let page = server.get(&format!("/r/{room}/recordings")).await;
-    assert!(page.contains("Enter it to see its recordings"), "the recordings stay closed too");
+    assert!(page.text().contains("Enter it to see its recordings"), "the recordings stay closed too");
     // Mended, the room opens (no restart needed).
     std::fs::write(data_dir.join("rooms").join(format!("{room}.json")), b"{\"locked\":false}").unwrap();
     let (_guest, welcome) = server.entered(join(room, "Guest")).await;

@@ -12,7 +12,6 @@ use std::{
     time::Duration,
 };
 use support::{temp_dir, Server};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Starts the moim binary on a free port, with its data under `dir`.
 async fn start(dir: &Path, crash: bool) -> (Child, SocketAddr) {
@@ -41,18 +40,10 @@ async fn start(dir: &Path, crash: bool) -> (Child, SocketAddr) {
     panic!("the server did not start");
 }
 
-/// A PUT that may get no answer at all (the server dies while handling it).
-async fn put_raw(addr: SocketAddr, path: &str, key: &str, body: &[u8]) -> Option<u16> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let head = format!(
-        "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.ok()?;
-    stream.write_all(body).await.ok()?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.ok()?;
-    String::from_utf8_lossy(&answer).split(' ').nth(1)?.parse().ok()
+/// A chunk to a server that may die while storing it: its status, if it answered.
+async fn put(server: &Server, path: &str, key: &str, body: &[u8]) -> Option<u16> {
+    let auth = format!("Bearer {key}");
+    server.try_request("PUT", path, &[("authorization", &auth)], body).await.ok().map(|answer| answer.status)
 }
 
 #[tokio::test]
@@ -69,14 +60,14 @@ async fn a_kill_between_a_chunk_and_its_record_loses_nothing() {
     let key = started.json()["upload_token"].as_str().unwrap().to_string();
     let chunk = |n: u32| format!("/api/rooms/{room}/recordings/{id}/chunks/{n}");
 
-    assert_eq!(put_raw(addr, &chunk(0), &key, b"first chunk ").await, None, "killed while storing it");
+    assert_eq!(put(&server, &chunk(0), &key, b"first chunk ").await, None, "killed while storing it");
     let status = tokio::task::spawn_blocking(move || first.wait().unwrap()).await.unwrap();
     assert!(!status.success(), "the server died: {status}");
 
     let (mut second, addr) = start(&dir, false).await;
     let server = Server::at(addr);
-    assert_eq!(put_raw(addr, &chunk(0), &key, b"first chunk ").await, Some(200), "sent again, taken");
-    assert_eq!(put_raw(addr, &chunk(1), &key, b"second chunk").await, Some(200));
+    assert_eq!(put(&server, &chunk(0), &key, b"first chunk ").await, Some(200), "sent again, taken");
+    assert_eq!(put(&server, &chunk(1), &key, b"second chunk").await, Some(200));
     let file = server.request("GET", &format!("/r/{room}/recordings/{id}.webm"), &[], b"").await;
     assert_eq!(file.status, 200);
     assert_eq!(file.body, b"first chunk second chunk", "each chunk once, nothing of the crash left");

@@ -9,8 +9,9 @@ use support::Server;
 async fn the_room_page_is_rendered_with_its_id_and_the_prejoin_form() {
     let server = Server::start().await;
     let room = RoomId::random();
-    let html = server.get(&room.path()).await;
-    assert!(html.starts_with("HTTP/1.1 200"), "{html}");
+    let page = server.get(&room.path()).await;
+    let html = page.text();
+    assert_eq!(page.status, 200, "{html}");
     assert!(html.contains(&room.to_string()), "the room id is in the HTML");
     assert!(html.contains(r#"<label for="name">Your name</label>"#), "the name field is labelled");
     assert!(html.contains(r#"id="name""#));
@@ -21,8 +22,9 @@ async fn the_room_page_is_rendered_with_its_id_and_the_prejoin_form() {
 #[tokio::test]
 async fn the_home_page_works_as_plain_html() {
     let server = Server::start().await;
-    let html = server.get("/").await;
-    assert!(html.starts_with("HTTP/1.1 200"));
+    let page = server.get("/").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
     assert!(html.contains(r#"<form method="post" action="/new">"#));
     assert!(html.contains("New meeting"));
     assert!(html.contains(r#"action="/join""#));
@@ -33,12 +35,8 @@ async fn new_meeting_redirects_to_a_fresh_room() {
     let server = Server::start().await;
     let first = server.post("/new").await;
     let second = server.post("/new").await;
-    let location = |r: &str| {
-        r.lines()
-            .find_map(|l| l.strip_prefix("location: ").map(str::to_string))
-            .unwrap_or_else(|| panic!("no location in {r}"))
-    };
-    assert!(first.starts_with("HTTP/1.1 303"), "{first}");
+    let location = |r: &support::Answer| r.header("location").expect("a location").to_string();
+    assert_eq!(first.status, 303, "{}", first.text());
     let (a, b) = (location(&first), location(&second));
     assert!(a.starts_with("/r/") && RoomId::parse_link(&a).is_some(), "{a}");
     assert_ne!(a, b, "every meeting is new");
@@ -50,35 +48,33 @@ async fn join_accepts_a_link_or_a_code() {
     let room = RoomId::random();
     for link in [room.to_string(), format!("http%3A%2F%2Fhost%2Fr%2F{room}")] {
         let response = server.get(&format!("/join?link={link}")).await;
-        assert!(response.contains(&format!("location: /r/{room}")), "{response}");
+        assert_eq!(response.header("location"), Some(room.path().as_str()));
     }
     let response = server.get("/join?link=nonsense").await;
-    assert!(response.contains("location: /?error=link"), "{response}");
-    let html = server.get("/?error=link").await;
+    assert_eq!(response.header("location"), Some("/?error=link"));
+    let html = server.get("/?error=link").await.text();
     assert!(html.contains("That is not a moim meeting link or code"));
 }
 
 #[tokio::test]
 async fn an_invalid_room_link_says_so() {
     let server = Server::start().await;
-    let html = server.get("/r/not-a-room").await;
+    let html = server.get("/r/not-a-room").await.text();
     assert!(html.contains("No such meeting"));
 }
 
 #[tokio::test]
 async fn every_response_has_the_security_headers_and_pages_a_nonce_policy() {
     let server = Server::start().await;
-    let header = |response: &str, name: &str| {
-        response
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
-            .unwrap_or_else(|| panic!("no {name} in {response}"))
+    let header = |response: &support::Answer, name: &str| {
+        response.header(name).unwrap_or_else(|| panic!("no {name} in {}", response.text())).to_string()
     };
     let page = server.get(&RoomId::random().path()).await;
     let policy = header(&page, "content-security-policy");
     let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce");
     assert!(nonce.len() >= 16, "{policy}");
-    assert!(page.contains(&format!(r#"<script type="module" nonce="{nonce}">"#)), "the loader carries the nonce");
+    let loader = format!(r#"<script type="module" nonce="{nonce}">"#);
+    assert!(page.text().contains(&loader), "the loader carries the nonce");
     for needed in ["'wasm-unsafe-eval'", "connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'"] {
         assert!(policy.contains(needed), "{needed} in {policy}");
     }

@@ -219,7 +219,7 @@ async fn only_a_host_deletes_a_recording() {
     let answer = server.request("DELETE", &file, &[("authorization", &host)], b"").await;
     assert_eq!(answer.status, 204, "{}", answer.text());
     assert_eq!(server.request("GET", &file, &[], b"").await.status, 404);
-    assert!(!server.get(&format!("/r/{room}/recordings")).await.contains(id), "gone from the page");
+    assert!(!server.get(&format!("/r/{room}/recordings")).await.text().contains(id), "gone from the page");
 }
 
 #[tokio::test]

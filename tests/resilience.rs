@@ -60,7 +60,7 @@ async fn after_a_restart_everyone_rejoins_with_their_ids_and_nobody_twice() {
     let mut first = Server::with(Config { data_dir: data_dir.clone(), ..Config::default() }).await;
     let (mut ada, ada_welcome) = first.entered(join(room, "Ada")).await;
     let (mut grace, grace_welcome) = first.entered(join(room, "Grace")).await;
-    let _ = ada.recv().await; // Grace joined
+    ada.joined("Grace").await;
 
     // A graceful stop closes every socket with 1012 and tells nobody anyone left.
     first.stop();
@@ -97,10 +97,9 @@ async fn a_client_that_stops_reading_is_closed_and_the_room_goes_on() {
     let (mut ada, ada_id, _) = server.joined(room, "Ada").await;
     let (mut stalled, stalled_id, _) = server.joined(room, "Stalled").await;
     let (mut grace, grace_id, _) = server.joined(room, "Grace").await;
-    for _ in 0..2 {
-        let _ = ada.recv().await; // Stalled and Grace joined
-    }
-    let _ = stalled.recv().await; // Grace joined
+    ada.joined("Stalled").await;
+    ada.joined("Grace").await;
+    stalled.joined("Grace").await;
 
     // Stalled reads nothing more; Ada floods it until the kernel buffers
     // are full and her signals wait in its outbox. She may fill only her

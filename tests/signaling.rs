@@ -50,10 +50,10 @@ async fn signals_reach_one_peer_and_never_another_room() {
     let (mut other, _, peers) = server.joined(RoomId::random(), "Elsewhere").await;
     assert!(peers.is_empty(), "a room is not shared with another");
 
-    let _ = ada.recv().await; // Grace joined
-    let _ = ada.recv().await; // Linus joined
+    ada.joined("Grace").await;
+    ada.joined("Linus").await;
     ada.send(&ClientMsg::Signal { to: grace_id, signal: offer() }).await;
-    let _ = grace.recv().await; // Linus joined
+    grace.joined("Linus").await;
     assert_eq!(grace.recv().await, ServerMsg::Signal { from: ada_id, signal: offer() });
 
     linus.expect_nothing_pending().await;
@@ -126,14 +126,14 @@ async fn a_closed_socket_makes_the_others_see_peer_left() {
     let room = RoomId::random();
     let (mut ada, _, _) = server.joined(room, "Ada").await;
     let (grace, grace_id, _) = server.joined(room, "Grace").await;
-    let _ = ada.recv().await; // Grace joined
+    ada.joined("Grace").await;
     drop(grace); // no close handshake: like a crashed tab; gone once the grace period ends
     assert_eq!(ada.recv().await, ServerMsg::PeerLeft { id: grace_id });
 
     let (mut linus, linus_id, _) = server.joined(room, "Linus").await;
-    let _ = ada.recv().await; // Linus joined
+    ada.joined("Linus").await;
     linus.send(&ClientMsg::Leave).await;
-    assert_eq!(linus.closed().await.map(|f| u16::from(f.code)), Some(1000));
+    assert_eq!(linus.closed().await.map(|f| u16::from(f.code)), Some(CloseCode::Left.code()));
     assert_eq!(ada.recv().await, ServerMsg::PeerLeft { id: linus_id });
 }
 
@@ -143,7 +143,7 @@ async fn media_changes_reach_the_others() {
     let room = RoomId::random();
     let (mut ada, ada_id, _) = server.joined(room, "Ada").await;
     let (mut grace, _, _) = server.joined(room, "Grace").await;
-    let _ = ada.recv().await;
+    ada.joined("Grace").await;
     let muted = moim::protocol::MediaState { audio: false, video: true, screen: false, recording: false };
     ada.send(&ClientMsg::Media { media: muted }).await;
     assert_eq!(grace.recv().await, ServerMsg::Media { id: ada_id, media: muted });

@@ -75,27 +75,14 @@ impl Server {
         }
     }
 
-    /// A plain HTTP/1.1 GET; returns status line, headers and body as text.
-    pub async fn get(&self, path: &str) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = TcpStream::connect(self.addr).await.unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr);
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await.unwrap().unwrap();
-        String::from_utf8_lossy(&response).into_owned()
+    /// `GET path`, answered whole (see [`Server::request`]).
+    pub async fn get(&self, path: &str) -> Answer {
+        self.request("GET", path, &[], b"").await
     }
 
-    /// A plain HTTP/1.1 POST with an empty body.
-    pub async fn post(&self, path: &str) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = TcpStream::connect(self.addr).await.unwrap();
-        let request =
-            format!("POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", self.addr);
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.unwrap();
-        String::from_utf8_lossy(&response).into_owned()
+    /// `POST path` with an empty body.
+    pub async fn post(&self, path: &str) -> Answer {
+        self.request("POST", path, &[], b"").await
     }
 }
 
@@ -123,10 +110,23 @@ impl Answer {
 impl Server {
     /// Any HTTP/1.1 request with a body (and the server's address as `Host`
     /// unless `headers` has one); the answer is read whole (the
-    /// server's own chunked encoding is undone).
+    /// server's own chunked encoding is undone), within 10 s. The one HTTP
+    /// client of the tests.
     pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+        self.try_request(method, path, headers, body).await.unwrap_or_else(|why| panic!("{method} {path}: {why}"))
+    }
+
+    /// [`Server::request`] to a server that may die while answering: the
+    /// error says what came instead of an answer.
+    pub async fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Answer, String> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        let mut stream = TcpStream::connect(self.addr).await.map_err(|e| e.to_string())?;
         // The server's own address as Host, unless the test names another.
         let mut head = format!("{method} {path} HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
         if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
@@ -136,17 +136,22 @@ impl Server {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
         // A refused request may be answered before its body is all sent.
         let _ = stream.write_all(body).await;
         let mut raw = Vec::new();
         let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await;
         let got = String::from_utf8_lossy(&raw[..raw.len().min(200)]).into_owned();
-        read.unwrap_or_else(|_| panic!("{method} {path}: no whole answer in 10 s; got {got:?}")).unwrap();
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete answer");
+        match read {
+            Err(_) => return Err(format!("no whole answer in 10 s; got {got:?}")),
+            Ok(Err(err)) => return Err(format!("{err}; got {got:?}")),
+            Ok(Ok(_)) => {}
+        }
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| format!("no answer: {got:?}"))?;
         let head = String::from_utf8_lossy(&raw[..split]).into_owned();
         let mut lines = head.lines();
-        let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap();
+        let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok());
+        let status = status.ok_or_else(|| format!("no status line: {got:?}"))?;
         let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -155,7 +160,7 @@ impl Server {
         if headers.iter().any(|(n, v)| n == "transfer-encoding" && v == "chunked") {
             body = unchunk(&body);
         }
-        Answer { status, headers, body }
+        Ok(Answer { status, headers, body })
     }
 
     /// Begins a graceful shutdown, as SIGTERM does.
@@ -258,6 +263,14 @@ impl Client {
                 Some(Message::Ping(_) | Message::Pong(_)) => continue,
                 other => panic!("expected a message, got {other:?}"),
             }
+        }
+    }
+
+    /// Asserts that the next message says `name` joined; returns who that is.
+    pub async fn joined(&mut self, name: &str) -> PeerInfo {
+        match self.recv().await {
+            ServerMsg::PeerJoined { peer } if peer.name == name => peer,
+            other => panic!("expected {name} to join, got {other:?}"),
         }
     }
 
