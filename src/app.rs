@@ -20,13 +20,9 @@ use leptos_router::{
     ParamSegment, StaticSegment,
 };
 
-pub use recordings::{clock, recording_file_name};
-// The recorder draws a tile's initial as the tile does.
 pub use state::{
     CallState, ChatLine, Device, Direction, Link, RecordingStatus, Remote, SavedFile, Stage, Transfer, TransferState,
 };
-#[cfg(feature = "hydrate")]
-pub(crate) use tile::initial;
 
 pub use state::Action;
 
@@ -82,7 +78,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // this response's inline scripts.
     #[cfg(feature = "ssr")]
     if let (Some(nonce), Some(response)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
-        if let Ok(policy) = axum::http::HeaderValue::from_str(&crate::server::headers::page_policy(&nonce)) {
+        if let Ok(policy) = axum::http::HeaderValue::from_str(&client_files::page_policy(&nonce)) {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
         }
     }

@@ -19,8 +19,13 @@
 //!   - `signal.rs`: server ⇄ browser on the signaling socket, one serde
 //!     enum each way;
 //!   - `peer.rs`: browser ⇄ browser on the data channels (chat, history, files);
-//!   - `recording.rs`: the recordings' HTTP bodies and codes;
+//!   - `recording.rs`: the recordings' HTTP paths, bodies and codes, and
+//!     what the Recordings page is given by the server (`ListRecordings`);
 //!   - `tests.rs`: round trips, the doc's examples, and a fuzzed decoder.
+//! - `shared.rs`: small helpers both worlds use (times, sizes and file
+//!   names as written for people, hex, a tile's initial, the chat length
+//!   sentence), so that `server/` and `client/` need nothing from `app/`
+//!   but its views and state.
 //! - `webm.rs`: adds the missing duration to a recording's WebM header
 //!   (used by the browser for downloads and by the server for uploads).
 //! - `app.rs`: `shell()`, `App` and the routes; `app/` holds the pages and
@@ -37,9 +42,10 @@
 //!     the password form of a protected room);
 //!   - `tile.rs`: a participant's camera tile and screen tile;
 //!   - `client_files.rs`: the stylesheet, preloads and loader script, with
-//!     the hashed file names read once;
+//!     the hashed file names read once, and the page's
+//!     Content-Security-Policy that lets the loader run;
 //!   - `state.rs`: the reactive state of a call that the views read and the
-//!     client writes.
+//!     client writes, and the `Action`s the controls ask of the call.
 //! - `server.rs` (`ssr`): `run(listener, config, shutdown)` and the router;
 //!   `server/` holds:
 //!   - `config.rs`: run-time settings from `Leptos.toml`, env and flags;
@@ -81,7 +87,8 @@
 //!     transceivers of its own, `peer/quality.rs` caps the camera's bitrate
 //!     and frame rate by the size of the call;
 //!   - `call.rs`: the mesh: one peer per remote participant, driven by
-//!     signaling, writing the call state; `call/devices.rs` mutes, turns
+//!     signaling, writing the call state; `call/act.rs` does what the
+//!     controls ask, `call/devices.rs` mutes, turns
 //!     the camera off and on and switches devices, `call/chat.rs` sends,
 //!     receives and merges chat (with the history exchange),
 //!     `call/screen.rs` shares a screen or plays a video into the call,
@@ -118,6 +125,7 @@
 
 pub mod app;
 pub mod protocol;
+pub mod shared;
 pub mod webm;
 
 #[cfg(feature = "hydrate")]

@@ -20,7 +20,7 @@ pub mod upgrade;
 
 use crate::{
     app::{shell, App},
-    protocol::RoomId,
+    protocol::{recording::ListRecordings, RoomId},
 };
 use axum::{
     extract::{DefaultBodyLimit, FromRef, Query, Request},
@@ -161,7 +161,12 @@ fn app(state: AppState) -> Router {
             {
                 // The recordings page reads the store while rendering.
                 let state = state.clone();
-                move || provide_context(state.clone())
+                move || {
+                    let state = state.clone();
+                    provide_context(ListRecordings(Arc::new(move |room, headers| {
+                        Box::pin(recording_routes::listing(state.clone(), room, headers))
+                    })))
+                }
             },
             move || shell(leptos.clone()),
         )

@@ -6,12 +6,8 @@
 
 use super::{state::CallState, Action, CallHandle, ChatLine};
 use crate::protocol::MAX_CHAT_CHARS;
+use crate::shared::too_long;
 use leptos::{either::Either, prelude::*};
-
-/// What a person is told about a message over [`MAX_CHAT_CHARS`].
-pub(crate) fn too_long(chars: usize) -> String {
-    format!("A message can have at most 4,000 characters; this one has {chars}.")
-}
 
 /// Splits text into plain parts and http(s) links.
 fn pieces(text: &str) -> Vec<(String, bool)> {
@@ -106,14 +102,7 @@ pub fn ChatPanel(state: CallState, call: CallHandle) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::{pieces, too_long};
-    use crate::protocol::MAX_CHAT_CHARS;
-
-    #[test]
-    fn the_limit_in_words_is_the_limit_in_code() {
-        assert_eq!(MAX_CHAT_CHARS, 4_000, "update the sentence in too_long()");
-        assert!(too_long(4_001).contains("4,000"));
-    }
+    use super::pieces;
 
     #[test]
     fn only_http_links_become_links() {

@@ -6,11 +6,21 @@
 //! every page they render (twice per page), which cost the room page about
 //! a fifth of its throughput (`make bench`, section 4). Here the names are
 //! read once per process. The loader is a small module script that carries
-//! the response's nonce, which the page's Content-Security-Policy names
-//! (see `server::headers`).
+//! the response's nonce, which the page's Content-Security-Policy
+//! ([`page_policy`]) names; `server::headers` adds the other headers.
 
 use leptos::prelude::*;
 use std::sync::OnceLock;
+
+/// The policy of a server-rendered page whose inline scripts carry `nonce`.
+#[cfg(feature = "ssr")]
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
 
 /// The file names under the package directory.
 struct Names {

@@ -2,10 +2,10 @@
 //! transfers, each with its progress and what can be done with it.
 
 use super::{
-    recordings::size,
     state::{CallState, Direction, Transfer, TransferState},
     Action, CallHandle,
 };
+use crate::shared::size;
 use leptos::prelude::*;
 
 /// What a file button looks like and when it may be used.

@@ -1,7 +1,6 @@
 //! The call screen: tiles (with a spotlight for shared screens), the bar
 //! for the person sharing, the chat panel, and the controls.
 
-use super::recordings::{clock, size};
 use super::{
     chat::ChatPanel,
     files::{file_button, FileButton, SendFile, Transfers},
@@ -11,6 +10,7 @@ use super::{
     tile::{bind_stream, ScreenTile, SelfTile, Tile},
     Action, CallHandle,
 };
+use crate::shared::{clock, size};
 use leptos::prelude::*;
 
 /// The call: tiles and controls.

@@ -6,98 +6,17 @@
 //! of its own. A room with a password shows a password form first; the
 //! server then keeps a cookie for it (see `server/recording_routes.rs`).
 
-use crate::protocol::RoomId;
+use crate::{
+    protocol::{
+        recording::{Listing, RecordingItem},
+        RoomId,
+    },
+    shared::{clock, recording_file_name, size, utc},
+};
 use leptos::{either::EitherOf3, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// One recording as the page shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RecordingItem {
-    pub id: Uuid,
-    pub by: String,
-    pub started_ms: u64,
-    pub duration_ms: u64,
-    pub bytes: u64,
-    pub finished: bool,
-}
-
-/// What the page may show.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Listing {
-    Shown(Vec<RecordingItem>),
-    /// The room has a password this browser has not given yet.
-    NeedsPassword,
-    NoSuchRoom,
-}
-
-/// The name a recording is saved under: the room's first characters and
-/// when it started (UTC), e.g. `moim-3f2a9c1e-2026-11-27-0845.webm`.
-pub fn recording_file_name(room: RoomId, started_ms: u64) -> String {
-    let (date, time) = utc(started_ms);
-    let short: String = room.0.simple().to_string().chars().take(8).collect();
-    format!("moim-{short}-{date}-{}.webm", time.replace(':', ""))
-}
-
-/// `YYYY-MM-DD` and `HH:MM` in UTC for milliseconds since the Unix epoch.
-pub fn utc(ms: u64) -> (String, String) {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Days since 1970-01-01 to a civil date, in 400-year eras of 146,097
-    // days starting on 0000-03-01 (so leap days fall at the end of a year).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (format!("{year:04}-{month:02}-{day:02}"), format!("{h:02}:{m:02}"))
-}
-
-/// `1:05` or `1:02:05`.
-pub fn clock(ms: u64) -> String {
-    let s = ms / 1000;
-    match s / 3600 {
-        0 => format!("{}:{:02}", s / 60, s % 60),
-        h => format!("{h}:{:02}:{:02}", (s / 60) % 60, s % 60),
-    }
-}
-
-/// A size as people read it: `420 kB`, `12.3 MB`.
-pub fn size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
-        b => format!("{} kB", b.div_ceil(1000)),
-    }
-}
-
-#[cfg(feature = "ssr")]
-async fn load(room: Option<RoomId>, state: Option<crate::server::AppState>, headers: axum::http::HeaderMap) -> Listing {
-    let (Some(room), Some(state)) = (room, state) else { return Listing::NoSuchRoom };
-    if !crate::server::recording_routes::may_view(&state, room, &headers).await {
-        return Listing::NeedsPassword;
-    }
-    let store = state.recordings.clone();
-    let metas = tokio::task::spawn_blocking(move || store.list(room)).await.unwrap_or_default();
-    let items = metas
-        .into_iter()
-        .map(|m| RecordingItem {
-            id: m.id,
-            by: m.by,
-            started_ms: m.started_ms,
-            duration_ms: m.duration_ms,
-            bytes: m.bytes,
-            finished: m.finished,
-        })
-        .collect();
-    Listing::Shown(items)
-}
 
 #[component]
 pub fn RecordingsPage() -> impl IntoView {
@@ -105,9 +24,20 @@ pub fn RecordingsPage() -> impl IntoView {
     let room = params.with_untracked(|p| p.get("room").and_then(|r| RoomId::parse_link(&r)));
     #[cfg(feature = "ssr")]
     let listing = {
-        let state = use_context::<crate::server::AppState>();
+        let list = use_context::<crate::protocol::recording::ListRecordings>();
         let headers = use_context::<axum::http::request::Parts>().map(|p| p.headers).unwrap_or_default();
-        Resource::new_blocking(|| (), move |_| load(room, state.clone(), headers.clone()))
+        Resource::new_blocking(
+            || (),
+            move |_| {
+                let listed = room.zip(list.clone()).map(|(room, list)| (list.0)(room, headers.clone()));
+                async move {
+                    match listed {
+                        Some(listed) => listed.await,
+                        None => Listing::NoSuchRoom,
+                    }
+                }
+            },
+        )
     };
     // In the browser the list comes with the page; it is never fetched.
     #[cfg(not(feature = "ssr"))]
@@ -219,21 +149,5 @@ fn PasswordForm(error: Option<String>) -> impl IntoView {
             <button type="submit">"Show recordings"</button>
             {error.map(|e| view! { <p class="notice" role="alert">{e}</p> })}
         </form>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_and_names() {
-        assert_eq!(utc(0), ("1970-01-01".into(), "00:00".into()));
-        assert_eq!(utc(951_782_400_000), ("2000-02-29".into(), "00:00".into()));
-        assert_eq!(utc(1_795_740_300_000), ("2026-11-27".into(), "00:45".into()));
-        let room = RoomId(Uuid::parse_str("3f2a9c1e-0000-4000-8000-000000000000").unwrap());
-        assert_eq!(recording_file_name(room, 1_795_740_300_000), "moim-3f2a9c1e-2026-11-27-0045.webm");
-        assert_eq!(clock(65_000), "1:05");
-        assert_eq!(clock(3_725_000), "1:02:05");
     }
 }

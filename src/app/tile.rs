@@ -2,6 +2,7 @@
 
 use super::state::{CallState, Remote};
 use crate::protocol::MediaState;
+use crate::shared::initial;
 use leptos::{html::Video, prelude::*};
 use wasm_bindgen::{closure::Closure, JsValue};
 use web_sys::MediaStream;
@@ -29,11 +30,6 @@ pub(super) fn bind_stream(video: NodeRef<Video>, stream: RwSignal<Option<MediaSt
             }
         }
     });
-}
-
-/// The first letter of a name, shown when the camera is off.
-pub(crate) fn initial(name: &str) -> String {
-    name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
 }
 
 #[component]

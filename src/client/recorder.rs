@@ -236,7 +236,7 @@ fn draw(document: &Document, ctx: &CanvasRenderingContext2d) {
             }
             _ => {
                 // The initial, as the tile shows it when the camera is off.
-                let initial = crate::app::initial(&name);
+                let initial = crate::shared::initial(&name);
                 ctx.set_fill_style_str("#ddd");
                 ctx.set_font(&format!("{}px sans-serif", (h / 3.0).round()));
                 ctx.set_text_align("center");

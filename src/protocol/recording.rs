@@ -142,3 +142,39 @@ impl Refused {
         matches!(self, Self::Incomplete | Self::Busy | Self::Internal)
     }
 }
+
+/// One recording as the page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordingItem {
+    pub id: Uuid,
+    pub by: String,
+    pub started_ms: u64,
+    pub duration_ms: u64,
+    pub bytes: u64,
+    pub finished: bool,
+}
+
+/// What the Recordings page may show (rendered by the server, carried in
+/// the page to the browser).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Listing {
+    Shown(Vec<RecordingItem>),
+    /// The room has a password this browser has not given yet.
+    NeedsPassword,
+    NoSuchRoom,
+}
+
+/// How the server lists a room's recordings for the Recordings page, for
+/// the request being rendered (its headers carry the viewer cookie). The
+/// server gives it to the page as context (`server.rs`): the page and the
+/// server agree on this, and neither needs the other's modules.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+#[allow(clippy::type_complexity)]
+pub struct ListRecordings(
+    pub  std::sync::Arc<
+        dyn Fn(RoomId, axum::http::HeaderMap) -> std::pin::Pin<Box<dyn std::future::Future<Output = Listing> + Send>>
+            + Send
+            + Sync,
+    >,
+);

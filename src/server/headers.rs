@@ -6,7 +6,8 @@
 //! (`wasm-unsafe-eval`), and the signaling socket goes to the page's own
 //! origin (`connect-src 'self'` covers ws:/wss: to the same host). The
 //! nonce is made by Leptos while it renders, so the page's policy is set by
-//! the shell ([`page_policy`]); this middleware adds the headers that are
+//! the shell (`app::client_files::page_policy`, beside the loader script it
+//! lets run); this middleware adds the headers that are
 //! the same for every response, and a closed policy for anything that is
 //! not a page.
 //!
@@ -20,15 +21,6 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-
-/// The policy of a server-rendered page whose inline scripts carry `nonce`.
-pub fn page_policy(nonce: &str) -> String {
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
-}
 
 /// For responses that are not pages (files, redirects, errors): nothing
 /// in them may run or be framed.

@@ -16,7 +16,9 @@ use super::{
     AppState,
 };
 use crate::protocol::{
-    recording::{Progress, Refusal, Refused, StartRequest, Started, DURATION_HEADER, MAX_CHUNK_BYTES},
+    recording::{
+        Listing, Progress, RecordingItem, Refusal, Refused, StartRequest, Started, DURATION_HEADER, MAX_CHUNK_BYTES,
+    },
     RoomId,
 };
 use axum::{
@@ -281,6 +283,28 @@ pub async fn may_view(state: &AppState, room: RoomId, headers: &HeaderMap) -> bo
         .any(|(key, value)| key == name && state.secret.verify_viewer(room, &hash, value))
 }
 
+/// The Recordings page's list (`protocol::recording::ListRecordings`):
+/// nothing without the password of a room that has one.
+pub async fn listing(state: AppState, room: RoomId, headers: HeaderMap) -> Listing {
+    if !may_view(&state, room, &headers).await {
+        return Listing::NeedsPassword;
+    }
+    let store = state.recordings.clone();
+    let metas = tokio::task::spawn_blocking(move || store.list(room)).await.unwrap_or_default();
+    let items = metas
+        .into_iter()
+        .map(|m| RecordingItem {
+            id: m.id,
+            by: m.by,
+            started_ms: m.started_ms,
+            duration_ms: m.duration_ms,
+            bytes: m.bytes,
+            finished: m.finished,
+        })
+        .collect();
+    Listing::Shown(items)
+}
+
 #[derive(Deserialize)]
 pub struct Download {
     #[serde(default)]
@@ -319,7 +343,7 @@ pub async fn file(
         HeaderValue::from_static("default-src 'none'; media-src 'self'; frame-ancestors 'none'"),
     );
     if query.download.is_some() {
-        let name = crate::app::recording_file_name(room, meta.started_ms);
+        let name = crate::shared::recording_file_name(room, meta.started_ms);
         if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
             headers.insert(header::CONTENT_DISPOSITION, value);
         }

@@ -10,7 +10,10 @@
 //! file cannot be written the server runs on a key of its own and warns,
 //! and tokens then die with the process.
 
-use crate::protocol::{PeerId, RoomId};
+use crate::{
+    protocol::{PeerId, RoomId},
+    shared::hex,
+};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::{fs, io, path::Path};
@@ -146,10 +149,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::write(path, bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -34,7 +34,7 @@ impl Call {
         }
         let chars = text.chars().count();
         if chars > MAX_CHAT_CHARS {
-            return Err(crate::app::chat::too_long(chars));
+            return Err(crate::shared::too_long(chars));
         }
         let Some(from) = self.0.me.get() else {
             return Err("Not connected to the meeting yet.".into());

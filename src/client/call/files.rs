@@ -16,6 +16,7 @@ use crate::{
     app::{Direction, Transfer, TransferState},
     client::warn,
     protocol::{clean_file_name, file_frame_head, FileMsg, PeerId, FILE_CHUNK_BYTES, FILE_ID_BYTES, MAX_FILE_BYTES},
+    shared::hex,
 };
 use leptos::{prelude::*, task::spawn_local};
 use sha2::{Digest, Sha256};
@@ -52,10 +53,6 @@ pub(super) struct Incoming {
     folded: Option<Blob>,
     parts: js_sys::Array,
     unfolded: u64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The type of every received file: only ever saved, never shown. A

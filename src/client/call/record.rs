@@ -4,12 +4,13 @@
 
 use super::Call;
 use crate::{
-    app::{recording_file_name, RecordingStatus, SavedFile},
+    app::{RecordingStatus, SavedFile},
     client::{
         recorder::Recorder,
         upload::{Progress, Upload},
         warn,
     },
+    shared::recording_file_name,
 };
 use leptos::{prelude::*, task::spawn_local};
 use std::{cell::RefCell, rc::Rc};
