@@ -5,18 +5,18 @@
 
 pub mod access;
 pub mod config;
-pub mod edge;
-pub mod headers;
-pub mod limit;
+mod edge;
+mod headers;
+mod limit;
 pub mod listen;
 pub mod recording_routes;
 pub mod recordings;
-pub mod rooms;
-pub mod secret;
-pub mod serve;
-pub mod signal;
-pub mod turn;
-pub mod upgrade;
+mod rooms;
+mod secret;
+mod serve;
+mod signal;
+mod turn;
+mod upgrade;
 
 use crate::{
     app::{shell, App},

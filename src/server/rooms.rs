@@ -10,6 +10,11 @@
 //! than removed: the others are told nothing, and what is sent to it waits in
 //! its outbox. If it comes back within the grace period with its resume
 //! token, it gets a `welcome` and then everything that waited, in order.
+//!
+//! A room's members and its settings live together under one lock (one
+//! map of [`Room`]s), so no change can see one without the other and no
+//! lock order has to be kept by hand. Like Galene's group, a room knows no
+//! transport: it queues [`Frame`]s, and `signal.rs` owns the sockets.
 
 use super::access::{Store, Stored};
 use crate::protocol::{
@@ -202,14 +207,44 @@ pub enum RelayError {
     Busy(PeerId),
 }
 
-type Room = HashMap<PeerId, Member>;
+type Members = HashMap<PeerId, Member>;
+
+/// One room: who is in it, and its settings, under one lock.
+#[derive(Default)]
+struct Room {
+    members: Members,
+    /// As on disk. A room nobody is in stays in the map only while its
+    /// settings are not the defaults (so that refused joins need not read
+    /// the disk), until the sweep drops it (`Rooms::sweep`).
+    settings: Stored,
+}
+
+impl Room {
+    /// What everyone in the room is shown of its settings.
+    fn shown(&self) -> RoomSettings {
+        let stored = &self.settings;
+        let mut hosts: Vec<PeerId> = self.members.values().filter(|m| m.host.is_some()).map(|m| m.info.id).collect();
+        hosts.sort();
+        RoomSettings { password: stored.password_hash.is_some(), locked: stored.locked, share: stored.share, hosts }
+    }
+
+    /// The room's members, if `by` is a host of it: the one host check.
+    fn as_host(&mut self, by: PeerId) -> Result<&mut Members, HostError> {
+        match self.members.get(&by) {
+            Some(member) if member.host.is_some() => Ok(&mut self.members),
+            _ => Err(HostError::NotHost),
+        }
+    }
+
+    fn tell_settings(&mut self) {
+        let settings = self.shown();
+        broadcast(&mut self.members, &ServerMsg::Settings { settings }, None);
+    }
+}
 
 /// All rooms of this server instance.
 pub struct Rooms {
     rooms: Mutex<HashMap<RoomId, Room>>,
-    /// The settings of every room with members, and of any room whose
-    /// settings are not the defaults, as on disk. Locked after `rooms`.
-    settings: Mutex<HashMap<RoomId, Stored>>,
     store: Store,
     /// Held while a room's settings are written, so writes land in order.
     saving: Mutex<()>,
@@ -217,7 +252,7 @@ pub struct Rooms {
 
 impl Rooms {
     pub fn new(store: Store) -> Self {
-        Self { rooms: Mutex::default(), settings: Mutex::default(), store, saving: Mutex::default() }
+        Self { rooms: Mutex::default(), store, saving: Mutex::default() }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<RoomId, Room>> {
@@ -225,26 +260,22 @@ impl Rooms {
         self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lock_settings(&self) -> MutexGuard<'_, HashMap<RoomId, Stored>> {
-        self.settings.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// A room's settings, read from disk (off the async threads) the first
     /// time they are needed.
     pub async fn settings(self: &Arc<Self>, room: RoomId) -> Stored {
-        if let Some(stored) = self.lock_settings().get(&room) {
-            return stored.clone();
+        if let Some(room) = self.lock().get(&room) {
+            return room.settings.clone();
         }
         let store = self.store.clone();
         let loaded =
             tokio::task::spawn_blocking(move || store.load(room)).await.unwrap_or_else(|_| Stored::unreadable());
-        // Defaults are cached only once someone is in (see `join`): joins
+        // Defaults are kept only once someone is in (see `join`): joins
         // refused from made-up rooms must not grow memory. Unreadable ones
         // are read again each time, so a mended file counts at once.
         if loaded.is_default() || loaded.unreadable {
             return loaded;
         }
-        self.lock_settings().entry(room).or_insert(loaded).clone()
+        self.lock().entry(room).or_insert_with(|| Room { members: Members::new(), settings: loaded }).settings.clone()
     }
 
     /// Writes a room's settings as they are now, off the async threads.
@@ -252,97 +283,96 @@ impl Rooms {
         let rooms = self.clone();
         tokio::task::spawn_blocking(move || {
             let _order = rooms.saving.lock().unwrap_or_else(|p| p.into_inner());
-            let now = rooms.lock_settings().get(&room).cloned().unwrap_or_default();
+            let now = rooms.lock().get(&room).map(|r| r.settings.clone()).unwrap_or_default();
             rooms.store.save(room, &now);
         });
     }
 
-    /// A room emptied: its cached settings go if they are the defaults;
-    /// others are kept on disk, counted from now (see [`Rooms::sweep`]).
-    fn forget(&self, room: RoomId) {
-        let mut settings = self.lock_settings();
-        match settings.get(&room) {
-            Some(stored) if stored.is_default() => {
-                settings.remove(&room);
-            }
-            Some(_) => {
-                let store = self.store.clone();
-                // A runtime is there but for some unit tests.
-                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                    runtime.spawn_blocking(move || store.touch(room));
-                }
-            }
-            None => {}
+    /// A room nobody is in goes if its settings are the defaults; others
+    /// stay (on disk too). When the last one just left (`left`), they are
+    /// kept `empty_room_days` from now (see [`Rooms::sweep`]).
+    fn emptied(&self, rooms: &mut HashMap<RoomId, Room>, room_id: RoomId, left: bool) {
+        let Some(room) = rooms.get(&room_id).filter(|room| room.members.is_empty()) else { return };
+        if room.settings.is_default() {
+            rooms.remove(&room_id);
+            return;
+        }
+        if !left {
+            return;
+        }
+        let store = self.store.clone();
+        // A runtime is there but for some unit tests.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn_blocking(move || store.touch(room_id));
         }
     }
 
     /// Forgets rooms nobody has been in for `expiry`: their settings file
     /// goes (the room is as new again: whoever comes first is its host),
     /// unless the room still has recordings, which its password guards.
-    /// Cached settings of empty rooms are dropped too (they are on disk),
-    /// so that rooms once visited do not fill memory. Blocking.
+    /// Settings of empty rooms are dropped from memory too (they are on
+    /// disk), so that rooms once visited do not fill it. Blocking.
     pub fn sweep(&self, expiry: std::time::Duration, has_recordings: impl Fn(RoomId) -> bool) -> usize {
         let mut forgotten = 0;
-        for (room, touched) in self.store.rooms() {
+        for (room_id, touched) in self.store.rooms() {
             let old = touched.elapsed().is_ok_and(|age| age >= expiry);
-            if !old || self.is_live(room) || has_recordings(room) {
+            if !old || self.is_live(room_id) || has_recordings(room_id) {
                 continue;
             }
             let _order = self.saving.lock().unwrap_or_else(|p| p.into_inner());
             // Looked at again, and held, under the lock of the rooms: nobody
             // may come in while the room is forgotten (rare, and quick).
-            let rooms = self.lock();
-            if rooms.contains_key(&room) {
+            let mut rooms = self.lock();
+            if rooms.get(&room_id).is_some_and(|room| !room.members.is_empty()) {
                 continue;
             }
-            match self.store.remove(room) {
+            match self.store.remove(room_id) {
                 Ok(()) => forgotten += 1,
-                Err(err) => tracing::warn!(%room, %err, "cannot forget an expired room's settings"),
+                Err(err) => tracing::warn!(room = %room_id, %err, "cannot forget an expired room's settings"),
             }
-            self.lock_settings().remove(&room);
+            rooms.remove(&room_id);
         }
-        let cached: Vec<RoomId> = self.lock_settings().keys().copied().collect();
-        for room in cached {
+        let empty: Vec<RoomId> =
+            self.lock().iter().filter(|(_, room)| room.members.is_empty()).map(|(id, _)| *id).collect();
+        for room_id in empty {
             let _order = self.saving.lock().unwrap_or_else(|p| p.into_inner());
-            // Only what is on disk as it is cached: a write still on its
-            // way reads the cache.
-            let on_disk = self.store.load(room);
-            let rooms = self.lock();
-            let mut settings = self.lock_settings();
-            if !rooms.contains_key(&room) && settings.get(&room) == Some(&on_disk) {
-                settings.remove(&room);
+            // Only what is on disk as it is kept: a write still on its way
+            // reads the map.
+            let on_disk = self.store.load(room_id);
+            let mut rooms = self.lock();
+            if rooms.get(&room_id).is_some_and(|room| room.members.is_empty() && room.settings == on_disk) {
+                rooms.remove(&room_id);
             }
         }
         forgotten
     }
 
-    /// What everyone in the room is shown of its settings.
-    fn shown(&self, room_id: RoomId, room: &Room) -> RoomSettings {
-        let stored = self.lock_settings().get(&room_id).cloned().unwrap_or_default();
-        let mut hosts: Vec<PeerId> = room.values().filter(|m| m.host.is_some()).map(|m| m.info.id).collect();
-        hosts.sort();
-        RoomSettings { password: stored.password_hash.is_some(), locked: stored.locked, share: stored.share, hosts }
-    }
-
     /// The name `id` goes by in the room, if it is there.
     pub fn member_name(&self, room_id: RoomId, id: PeerId) -> Option<String> {
-        self.lock().get(&room_id).and_then(|room| room.get(&id)).map(|m| m.info.name.clone())
+        self.lock().get(&room_id).and_then(|room| room.members.get(&id)).map(|m| m.info.name.clone())
     }
 
     /// Whether anyone is in the room (or holds a place in it).
     pub fn is_live(&self, room_id: RoomId) -> bool {
-        self.lock().contains_key(&room_id)
+        self.lock().get(&room_id).is_some_and(|room| !room.members.is_empty())
     }
 
     /// Whether the room holds a place for `id`: it is in, or its socket
     /// broke and the grace period has not run out.
     pub fn holds(&self, room_id: RoomId, id: PeerId) -> bool {
-        self.lock().get(&room_id).is_some_and(|room| room.contains_key(&id))
+        self.lock().get(&room_id).is_some_and(|room| room.members.contains_key(&id))
     }
 
     /// Whether `id` is a host of the room.
     pub fn is_host(&self, room_id: RoomId, id: PeerId) -> bool {
-        self.lock().get(&room_id).and_then(|room| room.get(&id)).is_some_and(|m| m.host.is_some())
+        self.lock().get_mut(&room_id).is_some_and(|room| room.as_host(id).is_ok())
+    }
+
+    /// A host's request on its room, with the room under the lock.
+    fn as_host(rooms: &mut HashMap<RoomId, Room>, room_id: RoomId, by: PeerId) -> Result<&mut Room, HostError> {
+        let room = rooms.get_mut(&room_id).ok_or(HostError::NotHost)?;
+        room.as_host(by)?;
+        Ok(room)
     }
 
     /// A host changes the room's settings; everyone is told and the change
@@ -354,29 +384,24 @@ impl Rooms {
         change: impl FnOnce(&mut Stored),
     ) -> Result<(), HostError> {
         let mut rooms = self.lock();
-        let room = as_host(&mut rooms, room_id, by)?;
-        let share = {
-            let mut settings = self.lock_settings();
-            let stored = settings.entry(room_id).or_default();
-            change(stored);
-            stored.share
-        };
+        let room = Self::as_host(&mut rooms, room_id, by)?;
+        change(&mut room.settings);
         // Screens shared by non-hosts end when sharing becomes host-only.
-        if share == SharePolicy::Host {
+        if room.settings.share == SharePolicy::Host {
+            let members = &mut room.members;
             let sharing: Vec<PeerId> =
-                room.values().filter(|m| m.host.is_none() && m.info.media.screen).map(|m| m.info.id).collect();
+                members.values().filter(|m| m.host.is_none() && m.info.media.screen).map(|m| m.info.id).collect();
             for id in sharing {
-                let media = room.get_mut(&id).map(|m| {
+                let media = members.get_mut(&id).map(|m| {
                     m.info.media.screen = false;
                     m.info.media
                 });
                 if let Some(media) = media {
-                    broadcast(room, &ServerMsg::Media { id, media }, Some(id));
+                    broadcast(members, &ServerMsg::Media { id, media }, Some(id));
                 }
             }
         }
-        let settings = self.shown(room_id, room);
-        broadcast(room, &ServerMsg::Settings { settings }, None);
+        room.tell_settings();
         drop(rooms);
         self.persist(room_id);
         Ok(())
@@ -386,11 +411,11 @@ impl Rooms {
     /// hear it left, and its id and browser key may not come back.
     pub fn remove(self: &Arc<Self>, room_id: RoomId, by: PeerId, id: PeerId) -> Result<(), HostError> {
         let mut rooms = self.lock();
-        let room = as_host(&mut rooms, room_id, by)?;
-        if id == by || !room.contains_key(&id) {
+        let room = Self::as_host(&mut rooms, room_id, by)?;
+        if id == by {
             return Err(HostError::UnknownPeer(id));
         }
-        let member = room.remove(&id).expect("checked above");
+        let member = room.members.remove(&id).ok_or(HostError::UnknownPeer(id))?;
         // The error and then the close, in order (a kick would send its
         // close frame first); only a full outbox needs the kick.
         let notice = ServerMsg::error(ErrorCode::Removed, "the host removed you from this meeting");
@@ -398,16 +423,11 @@ impl Rooms {
         if !(offer(&member, encode(&notice)) && offer(&member, close)) {
             member.socket.kick.send(Some(CloseCode::Removed));
         }
-        {
-            let mut settings = self.lock_settings();
-            let stored = settings.entry(room_id).or_default();
-            stored.removed_peers.push(id);
-            stored.removed_devices.extend(member.device.clone());
-        }
-        broadcast(room, &ServerMsg::PeerLeft { id }, None);
+        room.settings.removed_peers.push(id);
+        room.settings.removed_devices.extend(member.device.clone());
+        broadcast(&mut room.members, &ServerMsg::PeerLeft { id }, None);
         if member.host.is_some() {
-            let settings = self.shown(room_id, room);
-            broadcast(room, &ServerMsg::Settings { settings }, None);
+            room.tell_settings();
         }
         drop(rooms);
         self.persist(room_id);
@@ -426,17 +446,16 @@ impl Rooms {
         token: String,
     ) -> Result<(), HostError> {
         let mut rooms = self.lock();
-        let room = as_host(&mut rooms, room_id, by)?;
-        let member = room.get_mut(&id).ok_or(HostError::UnknownPeer(id))?;
+        let room = Self::as_host(&mut rooms, room_id, by)?;
+        let member = room.members.get_mut(&id).ok_or(HostError::UnknownPeer(id))?;
         if member.host.is_some() {
             return Ok(());
         }
         member.host = Some(grant);
         if !offer(member, encode(&ServerMsg::HostToken { token })) {
-            evict(room, vec![id]);
+            evict(&mut room.members, vec![id]);
         }
-        let settings = self.shown(room_id, room);
-        broadcast(room, &ServerMsg::Settings { settings }, None);
+        room.tell_settings();
         Ok(())
     }
 
@@ -445,17 +464,16 @@ impl Rooms {
     /// host of this room again. Everyone gets the new list of hosts.
     pub fn revoke_host(self: &Arc<Self>, room_id: RoomId, by: PeerId, id: PeerId) -> Result<(), HostError> {
         let mut rooms = self.lock();
-        let room = as_host(&mut rooms, room_id, by)?;
+        let room = Self::as_host(&mut rooms, room_id, by)?;
         if id == by {
             return Err(HostError::UnknownPeer(id));
         }
-        let grant = room.get(&id).ok_or(HostError::UnknownPeer(id))?.host.ok_or(HostError::NotAHost(id))?;
-        for member in room.values_mut().filter(|m| m.host == Some(grant)) {
+        let grant = room.members.get(&id).ok_or(HostError::UnknownPeer(id))?.host.ok_or(HostError::NotAHost(id))?;
+        for member in room.members.values_mut().filter(|m| m.host == Some(grant)) {
             member.host = None;
         }
-        self.lock_settings().entry(room_id).or_default().revoke_host(grant);
-        let settings = self.shown(room_id, room);
-        broadcast(room, &ServerMsg::Settings { settings }, None);
+        room.settings.revoke_host(grant);
+        room.tell_settings();
         drop(rooms);
         self.persist(room_id);
         Ok(())
@@ -477,13 +495,30 @@ impl Rooms {
         welcome: impl FnOnce(Admitted) -> ServerMsg,
     ) -> Result<bool, JoinError> {
         let mut rooms = self.lock();
+        // The room's settings come with it: loaded by `settings` when they
+        // are not the defaults, the defaults for a room made here.
         let room = rooms.entry(room_id).or_default();
-        let stored = self.lock_settings().get(&room_id).cloned().unwrap_or_default();
+        let result = Self::enter(room, info, socket, capacity, entry, welcome);
+        // A refused first comer leaves nothing behind.
+        self.emptied(&mut rooms, room_id, false);
+        result
+    }
+
+    fn enter(
+        room: &mut Room,
+        info: PeerInfo,
+        socket: Socket,
+        capacity: usize,
+        entry: Entry,
+        welcome: impl FnOnce(Admitted) -> ServerMsg,
+    ) -> Result<bool, JoinError> {
         let id = info.id;
-        let others = |room: &Room| room.values().filter(|m| m.info.id != id).map(|m| m.info.clone()).collect();
-        if room.contains_key(&id) {
-            let present = others(room);
-            let member = room.get_mut(&id).expect("checked above");
+        let others = |members: &Members| members.values().filter(|m| m.info.id != id).map(|m| m.info.clone()).collect();
+        if room.members.contains_key(&id) {
+            let present = others(&room.members);
+            let settings = room.shown();
+            let members = &mut room.members;
+            let member = members.get_mut(&id).expect("checked above");
             let parked = member.parked.take();
             if parked.is_none() {
                 // The old socket is still open (a network change the server
@@ -491,15 +526,19 @@ impl Rooms {
                 member.socket.kick.send(Some(CloseCode::Replaced));
             }
             member.socket = socket;
+            let gained_host = member.host.is_none() && entry.host.is_some();
             member.host = member.host.or(entry.host);
             let changed = member.info.media != info.media;
             member.info = info;
             let host = member.host;
-            let settings = self.shown(room_id, room);
-            let member = room.get_mut(&id).expect("checked above");
+            let mut settings = settings;
+            if gained_host {
+                settings.hosts.push(id);
+                settings.hosts.sort();
+            }
             let mut fits = offer(member, encode(&welcome(Admitted { peers: present, resumed: true, settings, host })));
             if let Some(Parked { mut queue, unsent }) = parked {
-                fits &= unsent.is_none_or(|msg| offer(member, msg));
+                fits &= unsent.is_none_or(|frame| offer(member, frame));
                 while let Ok(outgoing) = queue.try_recv() {
                     // A close frame was meant for the socket that broke.
                     if !matches!(outgoing.frame, Frame::Close(_)) {
@@ -508,14 +547,15 @@ impl Rooms {
                 }
             }
             if !fits {
-                evict(room, vec![id]);
+                evict(members, vec![id]);
             } else if changed {
-                let media = room[&id].info.media;
-                broadcast(room, &ServerMsg::Media { id, media }, Some(id));
+                let media = members[&id].info.media;
+                broadcast(members, &ServerMsg::Media { id, media }, Some(id));
             }
             return Ok(true);
         }
-        let refused = if room.len() >= capacity {
+        let stored = &room.settings;
+        let refused = if room.members.len() >= capacity {
             Some(JoinError::Full(capacity))
         } else if entry.host.is_some() || entry.returning {
             None
@@ -527,35 +567,28 @@ impl Rooms {
             None
         };
         if let Some(refused) = refused {
-            if room.is_empty() {
-                rooms.remove(&room_id);
-                self.forget(room_id);
-            }
             return Err(refused);
         }
         // Whoever opens a fresh room is its host. A room with a password,
         // a lock or removals is not fresh: it waits for a host to come back.
-        let fresh = room.is_empty() && !entry.returning && stored.is_default();
+        let fresh = room.members.is_empty() && !entry.returning && stored.is_default();
         let host = entry.host.or_else(|| fresh.then(Uuid::new_v4));
         let member = Member { info, socket, parked: None, host, device: entry.device, shares: HashMap::new() };
-        let mut settings = self.shown(room_id, room);
+        let mut settings = room.shown();
         if host.is_some() {
             settings.hosts.push(id);
             settings.hosts.sort();
         }
-        let admitted = Admitted { peers: others(room), resumed: false, settings: settings.clone(), host };
+        let admitted = Admitted { peers: others(&room.members), resumed: false, settings: settings.clone(), host };
         if !offer(&member, encode(&welcome(admitted))) {
             member.socket.kick.send(Some(CloseCode::TooSlow));
             return Ok(false);
         }
-        broadcast(room, &ServerMsg::PeerJoined { peer: member.info.clone() }, None);
+        broadcast(&mut room.members, &ServerMsg::PeerJoined { peer: member.info.clone() }, None);
         if host.is_some() {
-            broadcast(room, &ServerMsg::Settings { settings }, None);
+            broadcast(&mut room.members, &ServerMsg::Settings { settings }, None);
         }
-        // Cached while the room has people (`forget` drops it after), so
-        // the next joins need not look on disk.
-        self.lock_settings().entry(room_id).or_insert(stored);
-        room.insert(id, member);
+        room.members.insert(id, member);
         Ok(false)
     }
 
@@ -563,25 +596,21 @@ impl Rooms {
     pub fn leave(&self, room_id: RoomId, id: PeerId, socket: u64) {
         let mut rooms = self.lock();
         let Some(room) = rooms.get_mut(&room_id) else { return };
-        if room.get(&id).is_some_and(|m| m.socket.id == socket) {
-            let member = room.remove(&id);
-            broadcast(room, &ServerMsg::PeerLeft { id }, None);
-            if member.is_some_and(|m| m.host.is_some()) && !room.is_empty() {
-                let settings = self.shown(room_id, room);
-                broadcast(room, &ServerMsg::Settings { settings }, None);
+        if room.members.get(&id).is_some_and(|m| m.socket.id == socket) {
+            let member = room.members.remove(&id);
+            broadcast(&mut room.members, &ServerMsg::PeerLeft { id }, None);
+            if member.is_some_and(|m| m.host.is_some()) && !room.members.is_empty() {
+                room.tell_settings();
             }
         }
-        if room.is_empty() {
-            rooms.remove(&room_id);
-            self.forget(room_id);
-        }
+        self.emptied(&mut rooms, room_id, true);
     }
 
     /// Keeps a participant whose socket broke, with what is queued for it.
     /// Returns false (and parks nothing) if another socket holds the place.
     pub fn park(&self, room_id: RoomId, id: PeerId, socket: u64, parked: Parked) -> bool {
         let mut rooms = self.lock();
-        let Some(member) = rooms.get_mut(&room_id).and_then(|room| room.get_mut(&id)) else { return false };
+        let Some(member) = rooms.get_mut(&room_id).and_then(|room| room.members.get_mut(&id)) else { return false };
         if member.socket.id != socket {
             return false;
         }
@@ -594,7 +623,7 @@ impl Rooms {
     pub fn expire(&self, room_id: RoomId, id: PeerId, socket: u64) {
         let still_parked = {
             let rooms = self.lock();
-            rooms.get(&room_id).and_then(|room| room.get(&id)).is_some_and(|m| m.socket.id == socket)
+            rooms.get(&room_id).and_then(|room| room.members.get(&id)).is_some_and(|m| m.socket.id == socket)
         };
         if still_parked {
             self.leave(room_id, id, socket);
@@ -604,13 +633,13 @@ impl Rooms {
     /// Passes a signal to one peer of the sender's own room.
     pub fn relay(&self, room_id: RoomId, from: PeerId, to: PeerId, signal: Signal) -> Result<(), RelayError> {
         // The hot path: encode (SDP can be kilobytes) before taking the lock.
-        let msg = encode(&ServerMsg::Signal { from, signal });
+        let frame = encode(&ServerMsg::Signal { from, signal });
         let mut rooms = self.lock();
-        let room = rooms.get_mut(&room_id).ok_or(RelayError::UnknownPeer(to))?;
-        if to == from || !room.contains_key(&from) {
+        let members = &mut rooms.get_mut(&room_id).ok_or(RelayError::UnknownPeer(to))?.members;
+        if to == from || !members.contains_key(&from) {
             return Err(RelayError::UnknownPeer(to));
         }
-        let recipient = room.get_mut(&to).ok_or(RelayError::UnknownPeer(to))?;
+        let recipient = members.get_mut(&to).ok_or(RelayError::UnknownPeer(to))?;
         let limit = (recipient.socket.outbox.max_capacity() / SHARE).max(1);
         if recipient.shares.len() > 64 {
             recipient.shares.retain(|_, waiting| waiting.load(Ordering::Relaxed) > 0);
@@ -620,9 +649,9 @@ impl Rooms {
             waiting.fetch_sub(1, Ordering::Relaxed);
             return Err(RelayError::Busy(to));
         }
-        let outgoing = Outgoing { frame: msg, _share: Some(Share(waiting)) };
+        let outgoing = Outgoing { frame, _share: Some(Share(waiting)) };
         if recipient.socket.outbox.try_send(Box::new(outgoing)).is_err() {
-            evict(room, vec![to]);
+            evict(members, vec![to]);
         }
         Ok(())
     }
@@ -633,22 +662,13 @@ impl Rooms {
     pub fn set_media(&self, room_id: RoomId, id: PeerId, mut media: MediaState) -> bool {
         let mut rooms = self.lock();
         let Some(room) = rooms.get_mut(&room_id) else { return true };
-        let host_only = self.lock_settings().get(&room_id).is_some_and(|s| s.share == SharePolicy::Host);
-        let Some(member) = room.get_mut(&id) else { return true };
+        let host_only = room.settings.share == SharePolicy::Host;
+        let Some(member) = room.members.get_mut(&id) else { return true };
         let allowed = !(media.screen && host_only && member.host.is_none());
         media.screen &= allowed;
         member.info.media = media;
-        broadcast(room, &ServerMsg::Media { id, media }, Some(id));
+        broadcast(&mut room.members, &ServerMsg::Media { id, media }, Some(id));
         allowed
-    }
-}
-
-/// The room of a host's request, if `by` is a host of it.
-fn as_host(rooms: &mut HashMap<RoomId, Room>, room_id: RoomId, by: PeerId) -> Result<&mut Room, HostError> {
-    let room = rooms.get_mut(&room_id).ok_or(HostError::NotHost)?;
-    match room.get(&by) {
-        Some(member) if member.host.is_some() => Ok(room),
-        _ => Err(HostError::NotHost),
     }
 }
 
@@ -662,21 +682,21 @@ fn offer(member: &Member, frame: Frame) -> bool {
 }
 
 /// Sends to everyone in the room but `except`, evicting those who cannot keep up.
-fn broadcast(room: &mut Room, msg: &ServerMsg, except: Option<PeerId>) {
-    let msg = encode(msg);
+fn broadcast(members: &mut Members, msg: &ServerMsg, except: Option<PeerId>) {
+    let frame = encode(msg);
     let slow: Vec<PeerId> =
-        room.values().filter(|m| Some(m.info.id) != except && !offer(m, msg.clone())).map(|m| m.info.id).collect();
-    evict(room, slow);
+        members.values().filter(|m| Some(m.info.id) != except && !offer(m, frame.clone())).map(|m| m.info.id).collect();
+    evict(members, slow);
 }
 
 /// Closes the given participants and tells the rest they left. Telling the
 /// rest may overflow another outbox, so this works through a queue.
-fn evict(room: &mut Room, mut slow: Vec<PeerId>) {
+fn evict(members: &mut Members, mut slow: Vec<PeerId>) {
     while let Some(id) = slow.pop() {
-        let Some(member) = room.remove(&id) else { continue };
+        let Some(member) = members.remove(&id) else { continue };
         member.socket.kick.send(Some(CloseCode::TooSlow));
         let left = encode(&ServerMsg::PeerLeft { id });
-        for other in room.values() {
+        for other in members.values() {
             if !offer(other, left.clone()) && !slow.contains(&other.info.id) {
                 slow.push(other.info.id);
             }
