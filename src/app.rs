@@ -21,7 +21,8 @@ use leptos_router::{
 };
 
 pub use state::{
-    CallState, ChatLine, Device, Direction, Link, RecordingStatus, Remote, SavedFile, Stage, Transfer, TransferState,
+    CallState, ChatLine, Connection, Device, Direction, Link, RecordingStatus, Remote, SavedFile, Stage, Transfer,
+    TransferState,
 };
 
 pub use state::Action;

@@ -50,7 +50,7 @@ pub struct Remote {
     /// The screen they share, while they share one.
     pub screen: RwSignal<Option<MediaStream>, LocalStorage>,
     /// The peer connection's state (`new`, `connecting`, `connected`, `failed`…).
-    pub connection: RwSignal<String>,
+    pub connection: RwSignal<Connection>,
 }
 
 impl Remote {
@@ -61,8 +61,27 @@ impl Remote {
             media: RwSignal::new(media),
             stream: RwSignal::new_local(None),
             screen: RwSignal::new_local(None),
-            connection: RwSignal::new("new".to_string()),
+            connection: RwSignal::new(Connection::New),
         }
+    }
+}
+
+/// How a peer connection stands (`RTCPeerConnectionState`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Connection {
+    #[default]
+    New,
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+impl Connection {
+    /// It was up and is not: the tile says it is being restored.
+    pub fn is_lost(self) -> bool {
+        matches!(self, Self::Disconnected | Self::Failed)
     }
 }
 

@@ -1,6 +1,6 @@
 //! One participant's tile: video, name, and what they have switched off.
 
-use super::state::{CallState, Remote};
+use super::state::{CallState, Connection, Remote};
 use crate::protocol::MediaState;
 use crate::shared::initial;
 use leptos::{html::Video, prelude::*};
@@ -77,7 +77,7 @@ fn Frame(
 pub fn Tile(remote: Remote) -> impl IntoView {
     let media = remote.media;
     let connection = remote.connection;
-    let connecting = move || connection.with(|s| s != "connected");
+    let connecting = move || connection.get() != Connection::Connected;
     view! {
         <Frame
             label=remote.name.into()
@@ -87,9 +87,9 @@ pub fn Tile(remote: Remote) -> impl IntoView {
             peer=remote.id.to_string()
         >
             <Show when=connecting>
-                <span class="state">{move || match connection.get().as_str() {
-                    "failed" | "disconnected" => "Connection lost, restoring…",
-                    _ => "connecting…",
+                <span class="state">{move || match connection.get().is_lost() {
+                    true => "Connection lost, restoring…",
+                    false => "connecting…",
                 }}</span>
             </Show>
         </Frame>

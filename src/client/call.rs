@@ -20,17 +20,17 @@ mod screen;
 use super::{
     media,
     peer::{Events, LocalTracks, Peer, VideoLimits},
-    signaling::Socket,
     warn,
 };
+use crate::client::media::Kind;
 use crate::{
-    app::{CallState, Remote, Stage},
-    protocol::{clean_name, ClientMsg, ErrorCode, IceServer, PeerId, PeerInfo, Resume, ServerMsg, MAX_NAME_CHARS},
+    app::{CallState, Connection, Remote, Stage},
+    protocol::{clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ServerMsg, MAX_NAME_CHARS},
 };
 use leptos::{prelude::*, task::spawn_local};
 use std::{
     cell::{Cell, RefCell},
-    collections::{HashMap, HashSet, VecDeque},
+    collections::HashMap,
     rc::{Rc, Weak},
 };
 use web_sys::{MediaStream, MediaStreamTrack};
@@ -40,52 +40,24 @@ const NAME_KEY: &str = "moim.name";
 #[derive(Clone)]
 pub struct Call(Rc<Inner>);
 
+/// A call's parts, each owned by the file that uses it.
 struct Inner {
     state: CallState,
-    socket: RefCell<Option<Socket>>,
-    /// The name this participant joined with, for joining again.
-    joined_as: RefCell<Option<String>>,
-    /// Whether the current socket has been welcomed (signals may go out).
-    welcomed: Cell<bool>,
-    /// Signals made while the socket was down, sent after the next welcome.
-    pending: RefCell<VecDeque<ClientMsg>>,
-    /// The room password the person typed, for this join and every rejoin.
-    password: RefCell<Option<String>>,
-    /// How to come back as the same participant after a reconnect.
-    resume: RefCell<Option<Resume>>,
-    /// Failed connection attempts since the last welcome (for backoff).
-    attempts: Cell<u32>,
-    /// Remote participants the current server session has told us about.
-    /// After a server restart, the others are kept only while their peer
-    /// connection works, until they come back too.
-    confirmed: RefCell<HashSet<PeerId>>,
-    me: Cell<Option<PeerId>>,
-    /// Leaves the call when the tab closes (see `link.rs`).
-    on_pagehide: RefCell<Option<wasm_bindgen::closure::Closure<dyn FnMut()>>>,
-    ice_servers: RefCell<Vec<IceServer>>,
-    /// The server asks for TURN relays only (`relay_only` in `welcome`).
-    relay_only: Cell<bool>,
+    /// The signaling socket and what it takes to come back (`link.rs`).
+    link: link::Signaling,
+    /// One peer connection per remote participant.
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
-    /// The local stream; its tracks are what every peer sends.
-    local: RefCell<Option<MediaStream>>,
-    /// The shared screen, while sharing.
-    screen: RefCell<Option<MediaStream>>,
-    /// The recording, while recording.
+    /// Camera and microphone (`devices.rs`).
+    local: devices::Local,
+    /// A shared screen or a played video (`screen.rs`).
+    shares: screen::Shares,
+    /// The recording, while recording (`record.rs`).
     recording: RefCell<Option<record::Recording>>,
-    /// The video played into the call, while it plays (it is the share).
-    playing: RefCell<Option<screen::Playing>>,
-    /// Files being sent and received, by transfer id.
-    outgoing: RefCell<HashMap<uuid::Uuid, Rc<files::Outgoing>>>,
-    incoming: RefCell<HashMap<uuid::Uuid, files::Incoming>>,
-    /// History messages still taken from each peer: set when we ask it,
-    /// so that nobody can push history unasked or without end.
-    history_wanted: RefCell<HashMap<PeerId, usize>>,
+    /// Files being sent and received (`files.rs`).
+    files: files::Transfers,
+    /// What chat history is still taken from whom (`chat.rs`).
+    chat: chat::History,
     left: Cell<bool>,
-    /// The prejoin capture of camera and microphone is still running.
-    capturing: Cell<bool>,
-    /// Join was pressed during that capture: join when it ends, with the
-    /// devices (joining without them would send the others nothing).
-    join_pending: Cell<bool>,
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -138,29 +110,14 @@ impl Call {
         }
         let call = Self(Rc::new(Inner {
             state,
-            socket: RefCell::default(),
-            joined_as: RefCell::default(),
-            welcomed: Cell::new(false),
-            pending: RefCell::default(),
-            password: RefCell::default(),
-            resume: RefCell::default(),
-            attempts: Cell::new(0),
-            confirmed: RefCell::default(),
-            me: Cell::new(None),
-            on_pagehide: RefCell::default(),
-            ice_servers: RefCell::default(),
-            relay_only: Cell::default(),
+            link: link::Signaling::default(),
             peers: RefCell::default(),
-            local: RefCell::default(),
-            screen: RefCell::default(),
+            local: devices::Local::capturing(),
+            shares: screen::Shares::default(),
             recording: RefCell::default(),
-            playing: RefCell::default(),
-            outgoing: RefCell::default(),
-            incoming: RefCell::default(),
-            history_wanted: RefCell::default(),
+            files: files::Transfers::default(),
+            chat: chat::History::default(),
             left: Cell::new(false),
-            capturing: Cell::new(true),
-            join_pending: Cell::new(false),
         }));
         if join_at_once {
             call.warm_up();
@@ -175,11 +132,11 @@ impl Call {
                 return;
             }
             this.set_local(stream);
-            this.0.capturing.set(false);
+            this.0.local.capturing.set(false);
             if let Some(err) = err {
                 state.notice.set(Some(err.to_string()));
             }
-            if join_at_once || this.0.join_pending.take() {
+            if join_at_once || this.0.local.join_pending.take() {
                 this.join();
             }
             this.refresh_devices().await;
@@ -190,7 +147,7 @@ impl Call {
     fn set_local(&self, stream: Option<MediaStream>) {
         let state = self.0.state;
         let (has_mic, has_camera) = match &stream {
-            Some(s) => (media::first_track(s, false).is_some(), media::first_track(s, true).is_some()),
+            Some(s) => (media::first_track(s, Kind::Audio).is_some(), media::first_track(s, Kind::Video).is_some()),
             None => (false, false),
         };
         state.has_mic.set(has_mic);
@@ -200,10 +157,10 @@ impl Call {
             m.video &= has_camera;
         });
         if let Some(s) = &stream {
-            state.mic_id.set(media::first_track(s, false).as_ref().and_then(media::device_id));
-            state.camera_id.set(media::first_track(s, true).as_ref().and_then(media::device_id));
+            state.mic_id.set(media::first_track(s, Kind::Audio).as_ref().and_then(media::device_id));
+            state.camera_id.set(media::first_track(s, Kind::Video).as_ref().and_then(media::device_id));
         }
-        *self.0.local.borrow_mut() = stream.clone();
+        *self.0.local.stream.borrow_mut() = stream.clone();
         state.local.set(stream);
     }
 
@@ -213,12 +170,12 @@ impl Call {
         self.0.state.mics.set(mics);
     }
 
-    fn track(&self, video: bool) -> Option<MediaStreamTrack> {
-        self.0.local.borrow().as_ref().and_then(|s| media::first_track(s, video))
+    fn track(&self, kind: Kind) -> Option<MediaStreamTrack> {
+        self.0.local.stream.borrow().as_ref().and_then(|s| media::first_track(s, kind))
     }
 
     fn local_tracks(&self) -> LocalTracks {
-        LocalTracks { audio: self.track(false), video: self.track(true) }
+        LocalTracks { audio: self.track(Kind::Audio), video: self.track(Kind::Video) }
     }
 
     /// Enters the room with the name and the devices chosen on the prejoin form.
@@ -228,8 +185,8 @@ impl Call {
             state.notice.set(Some(format!("Enter your name (1 to {MAX_NAME_CHARS} characters) to join.")));
             return;
         };
-        if self.0.capturing.get() {
-            self.0.join_pending.set(true);
+        if self.0.local.capturing.get() {
+            self.0.local.join_pending.set(true);
             state.notice.set(Some("Joining as soon as your camera and microphone are ready…".into()));
             // The socket's handshake and drawing the call screen (tens of
             // ms) both happen while the camera opens, not after it.
@@ -244,17 +201,17 @@ impl Call {
         // Apply the prejoin toggles: a muted microphone stays open but sends
         // silence; a camera switched off is released (its light goes off).
         let wanted = state.media.get_untracked();
-        if let Some(track) = self.track(false) {
+        if let Some(track) = self.track(Kind::Audio) {
             track.set_enabled(wanted.audio);
         }
         if !wanted.video {
             self.drop_camera();
         }
         let password = state.password.get_untracked();
-        *self.0.password.borrow_mut() = (!password.is_empty()).then_some(password);
+        *self.0.link.password.borrow_mut() = (!password.is_empty()).then_some(password);
         state.notice.set(None);
         state.stage.set(Stage::InCall);
-        *self.0.joined_as.borrow_mut() = Some(name);
+        *self.0.link.joined_as.borrow_mut() = Some(name);
         self.leave_with_the_page();
         self.join_now();
     }
@@ -273,8 +230,8 @@ impl Call {
                 host_token,
                 ..
             } => {
-                *self.0.ice_servers.borrow_mut() = ice_servers;
-                self.0.relay_only.set(relay_only);
+                *self.0.link.ice_servers.borrow_mut() = ice_servers;
+                self.0.link.relay_only.set(relay_only);
                 state.password_needed.set(false);
                 state.me.set(Some(you));
                 self.apply_settings(settings);
@@ -284,7 +241,7 @@ impl Call {
                 self.welcomed(you, resume_token, resumed, peers);
             }
             ServerMsg::PeerJoined { peer } => {
-                self.0.confirmed.borrow_mut().insert(peer.id);
+                self.0.link.confirmed.borrow_mut().insert(peer.id);
                 // Someone we still have a connection to (after a server
                 // restart) is kept, not added twice; its offer is not needed.
                 match state.remote(peer.id) {
@@ -317,7 +274,7 @@ impl Call {
             ServerMsg::Settings { settings } => self.apply_settings(settings),
             ServerMsg::HostToken { token } => keep_host_token(state.room, &token),
             ServerMsg::ResumeToken { token } => {
-                if let Some(resume) = self.0.resume.borrow_mut().as_mut() {
+                if let Some(resume) = self.0.link.resume.borrow_mut().as_mut() {
                     resume.token = token;
                 }
             }
@@ -334,7 +291,7 @@ impl Call {
                     state.notice.set(Some(sentence(&message)));
                 }
                 // Not yet in: the server had too many passwords to check.
-                ErrorCode::RateLimited if !self.0.welcomed.get() => {
+                ErrorCode::RateLimited if !self.0.link.welcomed.get() => {
                     state.notice.set(Some(sentence(&message)));
                     self.join_again_soon();
                 }
@@ -350,7 +307,7 @@ impl Call {
                 }
                 // Removed during the call, or kept out when coming back.
                 ErrorCode::Removed => {
-                    let during_the_call = self.0.me.get().is_some();
+                    let during_the_call = self.me().is_some();
                     self.release();
                     state.stage.set(match during_the_call {
                         true => Stage::Removed,
@@ -367,7 +324,7 @@ impl Call {
     fn ask_password(&self, code: ErrorCode, message: &str) {
         let state = self.0.state;
         self.unlink();
-        *self.0.password.borrow_mut() = None;
+        *self.0.link.password.borrow_mut() = None;
         if code != ErrorCode::TooManyAttempts {
             state.password.set(String::new());
         }
@@ -386,7 +343,7 @@ impl Call {
 
     fn remove_remote(&self, id: PeerId) {
         self.files_left(id);
-        self.0.confirmed.borrow_mut().remove(&id);
+        self.0.link.confirmed.borrow_mut().remove(&id);
         let peer = self.0.peers.borrow_mut().remove(&id);
         if let Some(peer) = peer {
             peer.close();
@@ -397,8 +354,9 @@ impl Call {
 
     /// A peer connection to someone the server does not know (any more)
     /// that stopped working means they are gone.
-    fn connection_changed(&self, id: PeerId, connection: &str) {
-        let gone = matches!(connection, "failed" | "closed") && !self.0.confirmed.borrow().contains(&id);
+    fn connection_changed(&self, id: PeerId, connection: Connection) {
+        let gone = matches!(connection, Connection::Failed | Connection::Closed)
+            && !self.0.link.confirmed.borrow().contains(&id);
         if gone {
             self.remove_remote(id);
         }
@@ -414,7 +372,7 @@ impl Call {
     }
 
     fn open_peer(&self, id: PeerId, initiate: bool) -> Option<Rc<Peer>> {
-        let me = self.0.me.get()?;
+        let me = self.me()?;
         let remote = self.0.state.remote(id)?;
         let weak = Rc::downgrade(&self.0);
         let opened = weak.clone();
@@ -427,7 +385,7 @@ impl Call {
             state: {
                 let weak = weak.clone();
                 Box::new(move |s| {
-                    remote.connection.set(s.to_string());
+                    remote.connection.set(s);
                     if let Some(call) = upgrade(&weak) {
                         call.connection_changed(id, s);
                     }
@@ -449,13 +407,13 @@ impl Call {
                 })
             },
         };
-        let ice = self.0.ice_servers.borrow().clone();
-        let relay_only = self.0.relay_only.get();
+        let ice = self.0.link.ice_servers.borrow().clone();
+        let relay_only = self.0.link.relay_only.get();
         match Peer::new(id, me, &ice, relay_only, self.local_tracks(), initiate, events) {
             Ok(peer) => {
                 self.0.peers.borrow_mut().insert(id, peer.clone());
                 self.retune();
-                if let Some(screen) = self.0.screen.borrow().as_ref() {
+                if let Some(screen) = self.0.shares.screen.borrow().as_ref() {
                     peer.share(Some(screen));
                 }
                 Some(peer)
@@ -501,9 +459,9 @@ impl Call {
     /// Closes the signaling socket (without reconnecting) and forgets what
     /// was waiting to go out on it.
     fn unlink(&self) {
-        self.0.socket.borrow_mut().take();
-        self.0.welcomed.set(false);
-        self.0.pending.borrow_mut().clear();
+        self.0.link.socket.borrow_mut().take();
+        self.0.link.welcomed.set(false);
+        self.0.link.pending.borrow_mut().clear();
         self.forget_the_page();
     }
 
@@ -515,7 +473,7 @@ impl Call {
         for (_, peer) in self.0.peers.borrow_mut().drain() {
             peer.close();
         }
-        if let Some(stream) = self.0.local.borrow_mut().take() {
+        if let Some(stream) = self.0.local.stream.borrow_mut().take() {
             media::stop(&stream);
         }
         let _ = self.0.state.local.try_set(None);

@@ -53,10 +53,26 @@ fn devices() -> Result<MediaDevices, MediaError> {
     web_sys::window().and_then(|w| w.navigator().media_devices().ok()).ok_or(MediaError::Unavailable)
 }
 
+/// What a track carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Audio,
+    Video,
+}
+
+impl Kind {
+    fn tracks(self, stream: &MediaStream) -> js_sys::Array {
+        match self {
+            Self::Audio => stream.get_audio_tracks(),
+            Self::Video => stream.get_video_tracks(),
+        }
+    }
+}
+
 /// Constraints for one kind: a chosen device, or any. 360p at up to 24 fps
 /// keeps a full mesh of several people within a home uplink.
-fn constraint(kind_video: bool, device: Option<&str>) -> serde_json::Value {
-    let mut c = if kind_video {
+fn constraint(kind: Kind, device: Option<&str>) -> serde_json::Value {
+    let mut c = if kind == Kind::Video {
         json!({ "width": { "ideal": 640 }, "height": { "ideal": 360 }, "frameRate": { "ideal": 24, "max": 30 } })
     } else {
         json!({ "echoCancellation": true, "noiseSuppression": true, "autoGainControl": true })
@@ -70,11 +86,11 @@ fn constraint(kind_video: bool, device: Option<&str>) -> serde_json::Value {
 async fn get_user_media(audio: Option<Option<&str>>, video: Option<Option<&str>>) -> Result<MediaStream, MediaError> {
     let constraints = MediaStreamConstraints::new();
     match audio {
-        Some(device) => constraints.set_audio(&js_object(&constraint(false, device))),
+        Some(device) => constraints.set_audio(&js_object(&constraint(Kind::Audio, device))),
         None => constraints.set_audio_bool(false),
     }
     match video {
-        Some(device) => constraints.set_video(&js_object(&constraint(true, device))),
+        Some(device) => constraints.set_video(&js_object(&constraint(Kind::Video, device))),
         None => constraints.set_video_bool(false),
     }
     let promise = devices()?.get_user_media_with_constraints(&constraints).map_err(MediaError::from_js)?;
@@ -102,11 +118,12 @@ pub async fn capture(mic: Option<&str>, camera: Option<&str>) -> (Option<MediaSt
 }
 
 /// Opens one device of one kind, for switching or turning the camera back on.
-pub async fn capture_one(video: bool, device: Option<&str>) -> Result<MediaStreamTrack, MediaError> {
-    let stream =
-        if video { get_user_media(None, Some(device)).await? } else { get_user_media(Some(device), None).await? };
-    let tracks = if video { stream.get_video_tracks() } else { stream.get_audio_tracks() };
-    tracks.get(0).dyn_into::<MediaStreamTrack>().map_err(|_| MediaError::NotFound)
+pub async fn capture_one(kind: Kind, device: Option<&str>) -> Result<MediaStreamTrack, MediaError> {
+    let stream = match kind {
+        Kind::Video => get_user_media(None, Some(device)).await?,
+        Kind::Audio => get_user_media(Some(device), None).await?,
+    };
+    first_track(&stream, kind).ok_or(MediaError::NotFound)
 }
 
 /// Why no screen could be shared.
@@ -172,9 +189,8 @@ pub fn stop(stream: &MediaStream) {
 }
 
 /// The first track of a kind in a stream.
-pub fn first_track(stream: &MediaStream, video: bool) -> Option<MediaStreamTrack> {
-    let tracks = if video { stream.get_video_tracks() } else { stream.get_audio_tracks() };
-    tracks.get(0).dyn_into().ok()
+pub fn first_track(stream: &MediaStream, kind: Kind) -> Option<MediaStreamTrack> {
+    kind.tracks(stream).get(0).dyn_into().ok()
 }
 
 /// The device a track was opened on.

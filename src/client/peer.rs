@@ -51,6 +51,8 @@ mod screen;
 pub use quality::VideoLimits;
 
 use super::{js_error, js_object, warn};
+use crate::app::Connection;
+use crate::client::media::Kind;
 use crate::protocol::{file_frame_id, Encode, FileMsg, IceServer, PeerId, PeerMsg, SdpType, Signal, FILE_ID_BYTES};
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -99,8 +101,8 @@ pub struct Events {
     pub file: Box<dyn Fn(FileMsg)>,
     /// …or some of a file's bytes, for the transfer with this id.
     pub file_data: Box<dyn Fn(uuid::Uuid, js_sys::Uint8Array)>,
-    /// The connection state changed (`new`, `connecting`, `connected`, `disconnected`, `failed`, `closed`).
-    pub state: Box<dyn Fn(&'static str)>,
+    /// The connection state changed.
+    pub state: Box<dyn Fn(Connection)>,
 }
 
 /// This side's camera and microphone, as the peer should send them.
@@ -134,7 +136,7 @@ pub struct Peer {
     limits: Cell<Option<VideoLimits>>,
     /// The screen this side shares (if any), and the transceivers it uses.
     screen: RefCell<Option<MediaStream>>,
-    screen_transceivers: RefCell<Vec<(bool, RtcRtpTransceiver)>>,
+    screen_transceivers: RefCell<Vec<(Kind, RtcRtpTransceiver)>>,
     chat: RefCell<Option<RtcDataChannel>>,
     /// Files go on a channel of their own (id 1), so a large one never
     /// holds up chat.
@@ -144,15 +146,14 @@ pub struct Peer {
     handlers: RefCell<Vec<Listener>>,
 }
 
-fn state_name(state: RtcPeerConnectionState) -> &'static str {
+fn connection(state: RtcPeerConnectionState) -> Connection {
     match state {
-        RtcPeerConnectionState::New => "new",
-        RtcPeerConnectionState::Connecting => "connecting",
-        RtcPeerConnectionState::Connected => "connected",
-        RtcPeerConnectionState::Disconnected => "disconnected",
-        RtcPeerConnectionState::Failed => "failed",
-        RtcPeerConnectionState::Closed => "closed",
-        _ => "new",
+        RtcPeerConnectionState::Connecting => Connection::Connecting,
+        RtcPeerConnectionState::Connected => Connection::Connected,
+        RtcPeerConnectionState::Disconnected => Connection::Disconnected,
+        RtcPeerConnectionState::Failed => Connection::Failed,
+        RtcPeerConnectionState::Closed => Connection::Closed,
+        _ => Connection::New,
     }
 }
 
@@ -335,7 +336,7 @@ impl Peer {
                 RtcPeerConnectionState::Connected => peer.down_since.set(None),
                 _ => {}
             }
-            (peer.events.state)(state_name(state));
+            (peer.events.state)(connection(state));
         });
     }
 
@@ -467,13 +468,19 @@ impl Peer {
     }
 
     /// Sends another track (or none) as camera or microphone, without renegotiating.
-    pub fn replace(&self, video: bool, track: Option<&MediaStreamTrack>) {
+    pub fn replace(&self, kind: Kind, track: Option<&MediaStreamTrack>) {
         {
             let mut local = self.local.borrow_mut();
-            let slot = if video { &mut local.video } else { &mut local.audio };
+            let slot = match kind {
+                Kind::Video => &mut local.video,
+                Kind::Audio => &mut local.audio,
+            };
             *slot = track.cloned();
         }
-        let sender = self.senders.borrow().as_ref().map(|(a, v)| if video { v.clone() } else { a.clone() });
+        let sender = self.senders.borrow().as_ref().map(|(a, v)| match kind {
+            Kind::Video => v.clone(),
+            Kind::Audio => a.clone(),
+        });
         if let Some(sender) = sender {
             let promise = sender.replace_track(track);
             let id = self.id;

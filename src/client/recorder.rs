@@ -19,6 +19,7 @@
 
 use super::warn;
 use crate::app::CallState;
+use crate::client::media::Kind;
 use leptos::prelude::GetUntracked;
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
@@ -73,7 +74,7 @@ impl Recorder {
                 draw(&document, &ctx);
                 // Who is heard changes as people come, go and unmute; the
                 // mix follows twice a second.
-                if tick % 15 == 0 {
+                if tick.is_multiple_of(15) {
                     follow_sounds(state, &audio, &mix, &sources);
                 }
                 tick = tick.wrapping_add(1);
@@ -84,11 +85,11 @@ impl Recorder {
         follow_sounds(state, &audio, &mix, &sources);
         let picture = canvas.capture_stream_with_frame_request_rate(f64::from(FPS))?;
         let stream = MediaStream::new()?;
-        let canvas_track = super::media::first_track(&picture, true);
+        let canvas_track = super::media::first_track(&picture, Kind::Video);
         if let Some(track) = &canvas_track {
             stream.add_track(track);
         }
-        if let Some(track) = super::media::first_track(&mix.stream(), false) {
+        if let Some(track) = super::media::first_track(&mix.stream(), Kind::Audio) {
             stream.add_track(&track);
         }
         let options = MediaRecorderOptions::new();

@@ -18,6 +18,13 @@ use crate::{
 use leptos::prelude::*;
 use uuid::Uuid;
 
+/// History messages still taken from each peer: set when we ask it, so
+/// that nobody can push history unasked or without end.
+#[derive(Default)]
+pub(super) struct History {
+    pub(super) wanted: std::cell::RefCell<std::collections::HashMap<PeerId, usize>>,
+}
+
 /// "14:05" by the reader's clock.
 fn clock(time: f64) -> String {
     let date = js_sys::Date::new(&time.into());
@@ -36,7 +43,7 @@ impl Call {
         if chars > MAX_CHAT_CHARS {
             return Err(crate::shared::too_long(chars));
         }
-        let Some(from) = self.0.me.get() else {
+        let Some(from) = self.me() else {
             return Err("Not connected to the meeting yet.".into());
         };
         let message = ChatMessage {
@@ -59,7 +66,7 @@ impl Call {
     /// Asks the peer for the messages it has, whenever a channel opens.
     pub(super) fn chat_opened(&self, id: PeerId) {
         if let Some(peer) = self.0.peers.borrow().get(&id) {
-            self.0.history_wanted.borrow_mut().insert(id, MAX_CHAT_HISTORY);
+            self.0.chat.wanted.borrow_mut().insert(id, MAX_CHAT_HISTORY);
             peer.send_chat(&PeerMsg::HistoryRequest);
         }
     }
@@ -97,7 +104,7 @@ impl Call {
     /// lets in, each with who passed it on if that is not its author.
     fn history_taken(&self, from: PeerId, messages: Vec<ChatMessage>) -> Vec<(ChatMessage, Option<String>)> {
         let state = self.0.state;
-        let mut wanted = self.0.history_wanted.borrow_mut();
+        let mut wanted = self.0.chat.wanted.borrow_mut();
         let left = wanted.entry(from).or_default();
         if *left == 0 {
             super::warn(&format!("moim: refused chat history from {from} that was not asked for"));
@@ -105,7 +112,7 @@ impl Call {
         }
         let take = messages.len().min(HISTORY_BATCH).min(*left);
         *left -= take;
-        let me = self.0.me.get();
+        let me = self.me();
         let present = |id: PeerId| Some(id) == me || state.remote(id).is_some();
         let via = state.remote(from).map(|remote| remote.name.get_untracked());
         let mut refused = 0;

@@ -3,14 +3,34 @@
 
 use super::Call;
 use crate::client::media;
+use crate::client::media::Kind;
 use leptos::{prelude::*, task::spawn_local};
+use std::cell::{Cell, RefCell};
 use web_sys::{MediaStream, MediaStreamTrack};
+
+/// This participant's camera and microphone.
+pub(super) struct Local {
+    /// The local stream; its tracks are what every peer sends.
+    pub(super) stream: RefCell<Option<MediaStream>>,
+    /// The prejoin capture of camera and microphone is still running.
+    pub(super) capturing: Cell<bool>,
+    /// Join was pressed during that capture: join when it ends, with the
+    /// devices (joining without them would send the others nothing).
+    pub(super) join_pending: Cell<bool>,
+}
+
+impl Local {
+    /// As a call starts: capturing.
+    pub(super) fn capturing() -> Self {
+        Self { stream: RefCell::default(), capturing: Cell::new(true), join_pending: Cell::new(false) }
+    }
+}
 
 impl Call {
     /// Mutes or unmutes the microphone. A muted track stays open and sends
     /// silence, so unmuting is instant.
     pub fn set_audio(&self, on: bool) {
-        let Some(track) = self.track(false) else { return };
+        let Some(track) = self.track(Kind::Audio) else { return };
         track.set_enabled(on);
         self.0.state.media.update(|m| m.audio = on);
         self.announce();
@@ -27,9 +47,9 @@ impl Call {
         let this = self.clone();
         spawn_local(async move {
             let device = this.0.state.camera_id.get_untracked();
-            match media::capture_one(true, device.as_deref()).await {
+            match media::capture_one(Kind::Video, device.as_deref()).await {
                 Ok(track) => {
-                    this.put_track(true, track);
+                    this.put_track(Kind::Video, track);
                     this.0.state.media.update(|m| m.video = true);
                     this.announce();
                 }
@@ -39,55 +59,58 @@ impl Call {
     }
 
     pub(super) fn drop_camera(&self) {
-        if let Some(track) = self.track(true) {
+        if let Some(track) = self.track(Kind::Video) {
             track.stop();
-            if let Some(stream) = self.0.local.borrow().as_ref() {
+            if let Some(stream) = self.0.local.stream.borrow().as_ref() {
                 stream.remove_track(&track);
             }
-            self.each_peer(|p| p.replace(true, None));
+            self.each_peer(|p| p.replace(Kind::Video, None));
             self.0.state.local.update(|_| {});
         }
     }
 
     /// Puts a new camera or microphone track in place of the old one, in the
     /// preview and on every connection.
-    fn put_track(&self, video: bool, track: MediaStreamTrack) {
-        let stream = self.0.local.borrow().clone();
+    fn put_track(&self, kind: Kind, track: MediaStreamTrack) {
+        let stream = self.0.local.stream.borrow().clone();
         let stream = match stream {
             Some(stream) => stream,
             None => match MediaStream::new() {
                 Ok(stream) => {
-                    *self.0.local.borrow_mut() = Some(stream.clone());
+                    *self.0.local.stream.borrow_mut() = Some(stream.clone());
                     stream
                 }
                 Err(_) => return,
             },
         };
-        if let Some(old) = media::first_track(&stream, video) {
+        if let Some(old) = media::first_track(&stream, kind) {
             old.stop();
             stream.remove_track(&old);
         }
-        if !video {
+        if kind == Kind::Audio {
             track.set_enabled(self.0.state.media.get_untracked().audio);
         }
         stream.add_track(&track);
-        self.each_peer(|p| p.replace(video, Some(&track)));
+        self.each_peer(|p| p.replace(kind, Some(&track)));
         // Re-set so the preview element picks up the changed stream.
         self.0.state.local.set(None);
         self.0.state.local.set(Some(stream));
     }
 
-    fn switch(&self, video: bool, id: String) {
+    fn switch(&self, kind: Kind, id: String) {
         let state = self.0.state;
-        let chosen = if video { state.camera_id } else { state.mic_id };
+        let chosen = match kind {
+            Kind::Video => state.camera_id,
+            Kind::Audio => state.mic_id,
+        };
         chosen.set(Some(id.clone()));
-        if video && self.track(true).is_none() {
+        if kind == Kind::Video && self.track(Kind::Video).is_none() {
             return; // the camera is off; it opens on this device when turned on
         }
         let this = self.clone();
         spawn_local(async move {
-            match media::capture_one(video, Some(&id)).await {
-                Ok(track) => this.put_track(video, track),
+            match media::capture_one(kind, Some(&id)).await {
+                Ok(track) => this.put_track(kind, track),
                 Err(err) => state.notice.set(Some(err.to_string())),
             }
         });
@@ -95,11 +118,11 @@ impl Call {
 
     /// Switches to another camera, on every connection via `replaceTrack`.
     pub fn use_camera(&self, id: String) {
-        self.switch(true, id);
+        self.switch(Kind::Video, id);
     }
 
     /// Switches to another microphone, keeping the mute state.
     pub fn use_mic(&self, id: String) {
-        self.switch(false, id);
+        self.switch(Kind::Audio, id);
     }
 }

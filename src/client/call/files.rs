@@ -20,11 +20,22 @@ use crate::{
 };
 use leptos::{prelude::*, task::spawn_local};
 use sha2::{Digest, Sha256};
-use std::{cell::Cell, rc::Rc};
+use std::{
+    cell::{Cell, RefCell},
+    collections::HashMap,
+    rc::Rc,
+};
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, File, RtcDataChannel, Url};
+
+/// Files being sent and received, by transfer id.
+#[derive(Default)]
+pub(super) struct Transfers {
+    pub(super) outgoing: RefCell<HashMap<Uuid, Rc<Outgoing>>>,
+    pub(super) incoming: RefCell<HashMap<Uuid, Incoming>>,
+}
 
 /// Unsent bytes a files channel may hold before the sender waits.
 const HIGH_WATER: u32 = 4 * 1024 * 1024;
@@ -98,7 +109,7 @@ impl Call {
             }
             offered += 1;
             let outgoing = Outgoing { file: file.clone(), peer: peer.id, stopped: Cell::new(false) };
-            self.0.outgoing.borrow_mut().insert(id, Rc::new(outgoing));
+            self.0.files.outgoing.borrow_mut().insert(id, Rc::new(outgoing));
             state.transfers.update(|all| {
                 all.push(Transfer {
                     id,
@@ -120,7 +131,7 @@ impl Call {
     /// Accepts a file offered to this participant.
     pub fn accept_file(&self, id: Uuid) {
         let peer = {
-            let mut incoming = self.0.incoming.borrow_mut();
+            let mut incoming = self.0.files.incoming.borrow_mut();
             let Some(file) = incoming.get_mut(&id) else { return };
             file.accepted = true;
             file.peer
@@ -130,18 +141,18 @@ impl Call {
     }
 
     pub fn decline_file(&self, id: Uuid) {
-        let Some(file) = self.0.incoming.borrow_mut().remove(&id) else { return };
+        let Some(file) = self.0.files.incoming.borrow_mut().remove(&id) else { return };
         self.set_transfer(id, TransferState::Ended("You declined it.".into()));
         self.tell(file.peer, &FileMsg::Decline { id });
     }
 
     /// Stops a transfer either way, and tells the other side.
     pub fn cancel_file(&self, id: Uuid) {
-        let peer = if let Some(out) = self.0.outgoing.borrow_mut().remove(&id) {
+        let peer = if let Some(out) = self.0.files.outgoing.borrow_mut().remove(&id) {
             out.stopped.set(true);
             Some(out.peer)
         } else {
-            self.0.incoming.borrow_mut().remove(&id).map(|f| f.peer)
+            self.0.files.incoming.borrow_mut().remove(&id).map(|f| f.peer)
         };
         if let Some(peer) = peer {
             self.set_transfer(id, TransferState::Ended("You cancelled it.".into()));
@@ -187,7 +198,7 @@ impl Call {
                     parts: js_sys::Array::new(),
                     unfolded: 0,
                 };
-                self.0.incoming.borrow_mut().insert(id, incoming);
+                self.0.files.incoming.borrow_mut().insert(id, incoming);
                 let who = self.name_of(from);
                 self.0.state.transfers.update(|all| {
                     all.push(Transfer {
@@ -207,7 +218,7 @@ impl Call {
                 if self.transfer(id).is_none_or(|t| t.state.get_untracked() != TransferState::Waiting) {
                     return;
                 }
-                let out = self.0.outgoing.borrow().get(&id).filter(|o| with(o.peer)).cloned();
+                let out = self.0.files.outgoing.borrow().get(&id).filter(|o| with(o.peer)).cloned();
                 if let Some(out) = out {
                     self.set_transfer(id, TransferState::Moving);
                     let this = self.clone();
@@ -217,17 +228,17 @@ impl Call {
             FileMsg::Decline { .. } | FileMsg::Cancel { .. } => {
                 let who = self.name_of(from);
                 let verb = if matches!(msg, FileMsg::Decline { .. }) { "declined" } else { "cancelled" };
-                let out = self.0.outgoing.borrow_mut().remove(&id);
+                let out = self.0.files.outgoing.borrow_mut().remove(&id);
                 let known = match out {
                     Some(out) if with(out.peer) => {
                         out.stopped.set(true);
                         true
                     }
                     Some(out) => {
-                        self.0.outgoing.borrow_mut().insert(id, out);
+                        self.0.files.outgoing.borrow_mut().insert(id, out);
                         false
                     }
-                    None => self.0.incoming.borrow_mut().remove(&id).is_some(),
+                    None => self.0.files.incoming.borrow_mut().remove(&id).is_some(),
                 };
                 if known {
                     self.set_transfer(id, TransferState::Ended(format!("{who} {verb} it.")));
@@ -235,7 +246,7 @@ impl Call {
             }
             FileMsg::Done { sha256, .. } => self.file_done(from, id, &sha256),
             FileMsg::Received { intact, .. } => {
-                let out = self.0.outgoing.borrow_mut().remove(&id);
+                let out = self.0.files.outgoing.borrow_mut().remove(&id);
                 if out.is_some_and(|o| with(o.peer)) {
                     let who = self.name_of(from);
                     self.set_transfer(
@@ -252,13 +263,13 @@ impl Call {
 
     /// Some bytes of an accepted file from `from`.
     pub(super) fn file_data(&self, from: PeerId, id: Uuid, bytes: js_sys::Uint8Array) {
-        let mut incoming = self.0.incoming.borrow_mut();
+        let mut incoming = self.0.files.incoming.borrow_mut();
         let Some(file) = incoming.get_mut(&id).filter(|f| f.peer == from && f.accepted) else { return };
         let len = u64::from(bytes.length());
         file.received += len;
         if file.received > file.size {
             drop(incoming);
-            self.0.incoming.borrow_mut().remove(&id);
+            self.0.files.incoming.borrow_mut().remove(&id);
             self.set_transfer(id, TransferState::Ended("More bytes came than the file has; it was dropped.".into()));
             return self.tell(from, &FileMsg::Cancel { id });
         }
@@ -290,9 +301,9 @@ impl Call {
 
     /// The sender says every byte went: check them, and offer the file.
     fn file_done(&self, from: PeerId, id: Uuid, sha256: &str) {
-        let Some(file) = self.0.incoming.borrow_mut().remove(&id) else { return };
+        let Some(file) = self.0.files.incoming.borrow_mut().remove(&id) else { return };
         if file.peer != from {
-            self.0.incoming.borrow_mut().insert(id, file);
+            self.0.files.incoming.borrow_mut().insert(id, file);
             return;
         }
         let intact = file.received == file.size && hex(&file.hasher.finalize()) == sha256.to_ascii_lowercase();
@@ -374,7 +385,7 @@ impl Call {
     }
 
     fn lost(&self, id: Uuid, peer: PeerId) {
-        self.0.outgoing.borrow_mut().remove(&id);
+        self.0.files.outgoing.borrow_mut().remove(&id);
         let who = self.name_of(peer);
         self.set_transfer(id, TransferState::Ended(format!("The connection to {who} broke; send it again.")));
     }
@@ -385,8 +396,8 @@ impl Call {
         let gone: Vec<Uuid> =
             self.0.state.transfers.with_untracked(|all| all.iter().filter(|t| t.peer == peer).map(|t| t.id).collect());
         for id in gone {
-            let was_out = self.0.outgoing.borrow_mut().remove(&id).inspect(|o| o.stopped.set(true)).is_some();
-            let was_in = self.0.incoming.borrow_mut().remove(&id).is_some();
+            let was_out = self.0.files.outgoing.borrow_mut().remove(&id).inspect(|o| o.stopped.set(true)).is_some();
+            let was_in = self.0.files.incoming.borrow_mut().remove(&id).is_some();
             if was_out {
                 self.set_transfer(id, TransferState::Ended(format!("{who} left before the file arrived.")));
             } else if was_in {

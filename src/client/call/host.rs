@@ -38,7 +38,7 @@ impl Call {
     }
 
     fn ask(&self, msg: ClientMsg) {
-        if !(self.0.welcomed.get() && self.send(&msg)) {
+        if !(self.0.link.welcomed.get() && self.send(&msg)) {
             self.0.state.notice.set(Some("Not connected to the server: try again in a moment.".into()));
         }
     }
@@ -48,12 +48,12 @@ impl Call {
     /// the others the share ended).
     pub(super) fn apply_settings(&self, settings: RoomSettings) {
         let state = self.0.state;
-        if self.0.me.get().is_some_and(|me| !settings.hosts.contains(&me)) && untrack(|| state.is_host(None)) {
+        if self.me().is_some_and(|me| !settings.hosts.contains(&me)) && untrack(|| state.is_host(None)) {
             // Another host took this browser's capability back.
             super::forget_host_token(state.room);
         }
         state.settings.set(settings);
-        if !untrack(|| state.may_share()) && self.0.screen.borrow().is_some() {
+        if !untrack(|| state.may_share()) && self.0.shares.screen.borrow().is_some() {
             self.stop_sharing();
             state.notice.set(Some("The host has made screen sharing host-only, so your share has stopped.".into()));
         }

@@ -10,12 +10,16 @@
 
 use super::{upgrade, Call};
 use crate::{
-    app::{Link, Remote},
+    app::{Connection, Link, Remote},
     client::{signaling::Socket, warn},
     protocol::{ClientMsg, CloseCode, PeerId, PeerInfo, Resume, PROTOCOL_VERSION},
 };
 use leptos::prelude::*;
-use std::{collections::HashSet, time::Duration};
+use std::{
+    cell::{Cell, RefCell},
+    collections::{HashSet, VecDeque},
+    time::Duration,
+};
 use wasm_bindgen::{closure::Closure, JsCast};
 
 /// Close code of an eviction: messages were lost, start over.
@@ -26,12 +30,48 @@ const MAX_DELAY_MS: f64 = 2_000.0;
 /// useless (a later ICE restart supersedes them).
 const MAX_PENDING: usize = 500;
 
+/// The signaling side of a call: the socket, and what it takes to come
+/// back on a new one as the same participant.
+#[derive(Default)]
+pub(super) struct Signaling {
+    pub(super) socket: RefCell<Option<Socket>>,
+    /// The name this participant joined with, for joining again.
+    pub(super) joined_as: RefCell<Option<String>>,
+    /// Whether the current socket has been welcomed (signals may go out).
+    pub(super) welcomed: Cell<bool>,
+    /// Signals made while the socket was down, sent after the next welcome.
+    pub(super) pending: RefCell<VecDeque<ClientMsg>>,
+    /// The room password the person typed, for this join and every rejoin.
+    pub(super) password: RefCell<Option<String>>,
+    /// Who this participant is, and its token to come back as it after a
+    /// reconnect (the one place that says who "I" am: see [`Call::me`]).
+    pub(super) resume: RefCell<Option<Resume>>,
+    /// Failed connection attempts since the last welcome (for backoff).
+    pub(super) attempts: Cell<u32>,
+    /// Remote participants the current server session has told us about.
+    /// After a server restart, the others are kept only while their peer
+    /// connection works, until they come back too.
+    pub(super) confirmed: RefCell<HashSet<PeerId>>,
+    /// Leaves the call when the tab closes.
+    pub(super) on_pagehide: RefCell<Option<Closure<dyn FnMut()>>>,
+    pub(super) ice_servers: RefCell<Vec<crate::protocol::IceServer>>,
+    /// The server asks for TURN relays only (`relay_only` in `welcome`).
+    pub(super) relay_only: Cell<bool>,
+}
+
+impl Call {
+    /// This participant's id, once the server has welcomed it.
+    pub(super) fn me(&self) -> Option<PeerId> {
+        self.0.link.resume.borrow().as_ref().map(|resume| resume.id)
+    }
+}
+
 impl Call {
     /// Opens a socket and joins (or rejoins) the room on it. Before
     /// [`Call::join`] has named the participant, the socket only opens:
     /// see [`Call::warm_up`].
     pub(super) fn connect(&self) {
-        self.0.welcomed.set(false);
+        self.0.link.welcomed.set(false);
         let weak = std::rc::Rc::downgrade(&self.0);
         let on_open = {
             let weak = weak.clone();
@@ -55,10 +95,10 @@ impl Call {
             }
         };
         match Socket::connect(on_open, on_message, on_close) {
-            Ok(socket) => *self.0.socket.borrow_mut() = Some(socket),
+            Ok(socket) => *self.0.link.socket.borrow_mut() = Some(socket),
             Err(err) => {
                 warn(&format!("moim: cannot open the signaling socket: {}", crate::client::js_error(&err)));
-                if self.0.joined_as.borrow().is_some() {
+                if self.0.link.joined_as.borrow().is_some() {
                     self.retry_later();
                 }
             }
@@ -68,14 +108,14 @@ impl Call {
     /// Sends `join` on the open socket, once a name has been chosen.
     pub(super) fn send_join(&self) {
         let state = self.0.state;
-        let Some(name) = self.0.joined_as.borrow().clone() else { return };
+        let Some(name) = self.0.link.joined_as.borrow().clone() else { return };
         let join = ClientMsg::Join {
             version: PROTOCOL_VERSION,
             room: state.room,
             name,
             media: state.media.get_untracked(),
-            resume: self.0.resume.borrow().clone(),
-            password: self.0.password.borrow().clone(),
+            resume: self.0.link.resume.borrow().clone(),
+            password: self.0.link.password.borrow().clone(),
             host_token: super::host_token(state.room),
             device: super::device_key(),
         };
@@ -88,7 +128,7 @@ impl Call {
     /// The server closes a socket that has not joined within its join
     /// timeout; [`Call::disconnected`] then just forgets it.
     pub(super) fn warm_up(&self) {
-        if !self.0.socket.borrow().as_ref().is_some_and(|s| s.is_open() || s.is_connecting()) {
+        if !self.0.link.socket.borrow().as_ref().is_some_and(|s| s.is_open() || s.is_connecting()) {
             self.connect();
         }
     }
@@ -96,7 +136,7 @@ impl Call {
     /// Joins on the socket there is (open, or about to open and join from
     /// its `on_open`), or on a new one.
     pub(super) fn join_now(&self) {
-        let (open, connecting) = match self.0.socket.borrow().as_ref() {
+        let (open, connecting) = match self.0.link.socket.borrow().as_ref() {
             Some(socket) => (socket.is_open(), socket.is_connecting()),
             None => (false, false),
         };
@@ -112,19 +152,19 @@ impl Call {
         if self.0.left.get() {
             return;
         }
-        if self.0.joined_as.borrow().is_none() {
+        if self.0.link.joined_as.borrow().is_none() {
             // A warmed-up socket nobody joined on: the next join opens
             // another. (It is not dropped here, inside its own close
             // handler: that would free the handler while it runs.)
             return;
         }
-        self.0.welcomed.set(false);
+        self.0.link.welcomed.set(false);
         if CloseCode::from_code(code) == Some(CloseCode::TooSlow) {
             // The room was told this participant left: start over.
             for id in self.0.peers.borrow().keys().copied().collect::<Vec<_>>() {
                 self.remove_remote(id);
             }
-            self.0.pending.borrow_mut().clear();
+            self.0.link.pending.borrow_mut().clear();
         }
         warn(&format!("moim: signaling closed ({code} {reason}); reconnecting"));
         self.0.state.link.set(Link::Reconnecting);
@@ -135,8 +175,8 @@ impl Call {
     /// 250 ms × 2ⁿ (at most 2 s), so that clients do not all hit a server
     /// that comes back at the same instant.
     fn retry_later(&self) {
-        let n = self.0.attempts.get();
-        self.0.attempts.set(n.saturating_add(1));
+        let n = self.0.link.attempts.get();
+        self.0.link.attempts.set(n.saturating_add(1));
         let ceiling = (FIRST_DELAY_MS * 2f64.powi(n.min(8) as i32)).min(MAX_DELAY_MS);
         let delay = ceiling * (0.5 + js_sys::Math::random() / 2.0);
         let weak = std::rc::Rc::downgrade(&self.0);
@@ -160,7 +200,7 @@ impl Call {
         set_timeout(
             move || {
                 if let Some(call) = upgrade(&weak) {
-                    if !call.0.left.get() && !call.0.welcomed.get() {
+                    if !call.0.left.get() && !call.0.link.welcomed.get() {
                         call.join_now();
                     }
                 }
@@ -181,11 +221,11 @@ impl Call {
             }
         });
         let _ = window.add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
-        *self.0.on_pagehide.borrow_mut() = Some(handler);
+        *self.0.link.on_pagehide.borrow_mut() = Some(handler);
     }
 
     pub(super) fn forget_the_page(&self) {
-        let Some(handler) = self.0.on_pagehide.borrow_mut().take() else { return };
+        let Some(handler) = self.0.link.on_pagehide.borrow_mut().take() else { return };
         if let Some(window) = web_sys::window() {
             let _ = window.remove_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
         }
@@ -195,15 +235,15 @@ impl Call {
     }
 
     pub(super) fn send(&self, msg: &ClientMsg) -> bool {
-        self.0.socket.borrow().as_ref().is_some_and(|s| s.send(msg))
+        self.0.link.socket.borrow().as_ref().is_some_and(|s| s.send(msg))
     }
 
     /// Sends a signal now, or after the next welcome if the socket is down.
     pub(super) fn send_signal(&self, msg: ClientMsg) {
-        if self.0.welcomed.get() && self.send(&msg) {
+        if self.0.link.welcomed.get() && self.send(&msg) {
             return;
         }
-        let mut pending = self.0.pending.borrow_mut();
+        let mut pending = self.0.link.pending.borrow_mut();
         if pending.len() >= MAX_PENDING {
             pending.pop_front();
             warn("moim: too many signals waiting for the server; dropping the oldest");
@@ -214,10 +254,9 @@ impl Call {
     /// Takes in a `welcome`: who this participant is now, and who is there.
     pub(super) fn welcomed(&self, you: PeerId, token: String, resumed: bool, peers: Vec<PeerInfo>) {
         let state = self.0.state;
-        let before = self.0.me.replace(Some(you));
-        *self.0.resume.borrow_mut() = Some(Resume { id: you, token });
-        self.0.attempts.set(0);
-        self.0.welcomed.set(true);
+        let before = self.0.link.resume.replace(Some(Resume { id: you, token })).map(|resume| resume.id);
+        self.0.link.attempts.set(0);
+        self.0.link.welcomed.set(true);
         state.link.set(Link::Connected);
         if before.is_some_and(|before| before != you) {
             // The server did not take our token (its key changed): the
@@ -236,7 +275,7 @@ impl Call {
                 self.remove_remote(id);
             }
         }
-        *self.0.confirmed.borrow_mut() = listed;
+        *self.0.link.confirmed.borrow_mut() = listed;
         for info in peers {
             let id = info.id;
             match state.remote(id) {
@@ -253,15 +292,15 @@ impl Call {
                 false => _ = self.open_peer(id, true),
             }
         }
-        let pending: Vec<ClientMsg> = self.0.pending.borrow_mut().drain(..).collect();
+        let pending: Vec<ClientMsg> = self.0.link.pending.borrow_mut().drain(..).collect();
         for msg in pending {
             self.send(&msg);
         }
         // Anyone kept from before who no longer has a working connection is gone.
-        let stale: Vec<(PeerId, String)> =
+        let stale: Vec<(PeerId, Connection)> =
             state.remotes.with_untracked(|all| all.iter().map(|r| (r.id, r.connection.get_untracked())).collect());
         for (id, connection) in stale {
-            self.connection_changed(id, &connection);
+            self.connection_changed(id, connection);
         }
     }
 }

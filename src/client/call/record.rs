@@ -75,7 +75,7 @@ impl Call {
         state.media.update(|m| m.recording = true);
         self.announce();
         // The server makes the recording while the first chunk is recorded.
-        let (me, resume) = (self.0.me.get(), self.0.resume.borrow().clone());
+        let (me, resume) = (self.me(), self.0.link.resume.borrow().clone());
         spawn_local(async move {
             let Some((me, resume)) = me.zip(resume) else {
                 // The button waits for the welcome; say so rather than
@@ -139,7 +139,10 @@ impl Call {
             }
             spawn_local(async move {
                 let ms = state.recording.with_untracked(|r| r.as_ref().map_or(0, |r| r.ms));
-                let Some(file) = file(&chunks.borrow(), ms).await else { return };
+                // Copied out (JS handles): the list must not stay borrowed
+                // while the file is put together.
+                let taken = chunks.borrow().clone();
+                let Some(file) = file(&taken, ms).await else { return };
                 let bytes = file.size() as u64;
                 let Ok(url) = Url::create_object_url_with_blob(&file) else { return };
                 let name = recording_file_name(room, started_ms as u64);

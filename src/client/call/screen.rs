@@ -7,11 +7,22 @@
 //! tracks, sound included. Only one share runs at a time: a screen or a video.
 
 use super::Call;
+use crate::client::media::Kind;
 use crate::client::{js_error, media};
 use leptos::{prelude::*, task::spawn_local};
+use std::cell::RefCell;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{HtmlVideoElement, MediaStream, Url};
+
+/// What this participant shares: a screen, or a video played into the call.
+#[derive(Default)]
+pub(super) struct Shares {
+    /// The shared screen (or the played video's stream), while sharing.
+    pub(super) screen: RefCell<Option<MediaStream>>,
+    /// The video played into the call, while it plays.
+    pub(super) playing: RefCell<Option<Playing>>,
+}
 
 /// A video being played into the call.
 pub(super) struct Playing {
@@ -24,7 +35,7 @@ impl Call {
     /// Asks for a screen and sends it to everyone. A refused or cancelled
     /// picker leaves the call as it was, with a short message.
     pub fn share_screen(&self) {
-        if self.0.screen.borrow().is_some() {
+        if self.0.shares.screen.borrow().is_some() {
             return;
         }
         let this = self.clone();
@@ -37,7 +48,7 @@ impl Call {
                 return media::stop(&stream);
             }
             // The browser's own "Stop sharing" ends the track.
-            if let Some(track) = media::first_track(&stream, true) {
+            if let Some(track) = media::first_track(&stream, Kind::Video) {
                 let ended = this.stopper();
                 let _ = track.add_event_listener_with_callback("ended", ended.unchecked_ref());
             }
@@ -56,7 +67,7 @@ impl Call {
     }
 
     fn begin_share(&self, stream: MediaStream) {
-        *self.0.screen.borrow_mut() = Some(stream.clone());
+        *self.0.shares.screen.borrow_mut() = Some(stream.clone());
         self.each_peer(|peer| peer.share(Some(&stream)));
         self.0.state.sharing.set(Some(stream));
         self.0.state.notice.set(None);
@@ -77,7 +88,7 @@ impl Call {
     /// into the call; `owned_url` is freed when it ends.
     pub fn play_video(&self, url: String, name: String, owned_url: Option<String>) {
         let state = self.0.state;
-        if self.0.screen.borrow().is_some() {
+        if self.0.shares.screen.borrow().is_some() {
             state.notice.set(Some("Stop sharing first: one screen or video at a time.".into()));
             return;
         }
@@ -107,20 +118,20 @@ impl Call {
             // Firefox still names it with its prefix.
             let capture = ["captureStream", "mozCaptureStream"].iter().find_map(|name| {
                 js_sys::Reflect::get(&video, &JsValue::from_str(name))
-                    .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
+                    .and_then(|f| f.dyn_into::<js_sys::Function>())
                     .and_then(|f| f.call0(&video))
-                    .and_then(|s| s.dyn_into::<MediaStream>().map_err(JsValue::from))
+                    .and_then(|s| s.dyn_into::<MediaStream>())
                     .ok()
             });
             let Some(stream) = capture else {
                 return refuse("this browser cannot send a playing video".into());
             };
-            if this.0.left.get() || this.0.screen.borrow().is_some() {
+            if this.0.left.get() || this.0.shares.screen.borrow().is_some() {
                 let _ = video.pause();
                 return refuse("the call has moved on".into());
             }
             let _ = video.add_event_listener_with_callback("ended", this.stopper().unchecked_ref());
-            *this.0.playing.borrow_mut() = Some(Playing { video, owned_url });
+            *this.0.shares.playing.borrow_mut() = Some(Playing { video, owned_url });
             this.0.state.playing.set(Some(name));
             this.begin_share(stream);
         });
@@ -128,9 +139,9 @@ impl Call {
 
     /// Stops sharing (a screen or a video), for everyone.
     pub fn stop_sharing(&self) {
-        let Some(stream) = self.0.screen.borrow_mut().take() else { return };
+        let Some(stream) = self.0.shares.screen.borrow_mut().take() else { return };
         media::stop(&stream);
-        if let Some(Playing { video, owned_url }) = self.0.playing.borrow_mut().take() {
+        if let Some(Playing { video, owned_url }) = self.0.shares.playing.borrow_mut().take() {
             let _ = video.pause();
             video.remove_attribute("src").ok();
             if let Some(url) = owned_url {

@@ -2,6 +2,7 @@
 //! camera and microphone ones.
 
 use super::Peer;
+use crate::client::media::Kind;
 use web_sys::{MediaStream, RtcRtpTransceiverDirection, RtcRtpTransceiverInit};
 
 impl Peer {
@@ -18,9 +19,9 @@ impl Peer {
     /// starts a renegotiation.
     pub(super) fn apply_screen(&self) {
         let screen = self.screen.borrow().clone();
-        for video in [true, false] {
-            let track = screen.as_ref().and_then(|s| crate::client::media::first_track(s, video));
-            let existing = self.screen_transceivers.borrow().iter().find(|(v, _)| *v == video).map(|(_, t)| t.clone());
+        for kind in [Kind::Video, Kind::Audio] {
+            let track = screen.as_ref().and_then(|s| crate::client::media::first_track(s, kind));
+            let existing = self.screen_transceivers.borrow().iter().find(|(k, _)| *k == kind).map(|(_, t)| t.clone());
             match (existing, track) {
                 (Some(t), Some(track)) => {
                     let _ = t.sender().replace_track(Some(&track));
@@ -34,7 +35,7 @@ impl Peer {
                     let init = RtcRtpTransceiverInit::new();
                     init.set_direction(RtcRtpTransceiverDirection::Sendonly);
                     let t = self.pc.add_transceiver_with_media_stream_track_and_init(&track, &init);
-                    self.screen_transceivers.borrow_mut().push((video, t));
+                    self.screen_transceivers.borrow_mut().push((kind, t));
                 }
                 (None, None) => {}
             }
