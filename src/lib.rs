@@ -17,7 +17,7 @@
 //!   sides keep, names as they may be shown, and the `Encode` of every
 //!   message; `protocol/` holds its parts:
 //!   - `signal.rs`: server ⇄ browser on the signaling socket, one serde
-//!     enum each way;
+//!     enum each way; `close.rs`: its close codes, with their reasons;
 //!   - `peer.rs`: browser ⇄ browser on the data channels (chat, history, files);
 //!   - `recording.rs`: the recordings' HTTP paths, bodies and codes, and
 //!     what the Recordings page is given by the server (`ListRecordings`);
