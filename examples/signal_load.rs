@@ -218,9 +218,8 @@ async fn main() {
                         }
                         continue;
                     }
-                    match ServerMsg::decode(&text) {
-                        Ok(ServerMsg::Error { .. }) => _ = tally.errors.fetch_add(1, Ordering::Relaxed),
-                        _ => {}
+                    if let Ok(ServerMsg::Error { .. }) = ServerMsg::decode(&text) {
+                        tally.errors.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             });

@@ -99,8 +99,9 @@ async fn a_password_is_required_checked_and_guessing_is_slowed() {
     }
     guesser.send(&join_with(room, "Guesser", Some("open sesame"), None, None)).await;
     match guesser.recv().await {
-        ServerMsg::Error { code: ErrorCode::TooManyAttempts, message } => {
-            assert!(message.contains("try again in"), "{message}")
+        ServerMsg::Error { code: ErrorCode::TooManyAttempts, message, retry_after_ms, .. } => {
+            assert!(message.contains("try again in"), "{message}");
+            assert!(retry_after_ms.is_some_and(|ms| ms >= 1000), "the wait, typed: {retry_after_ms:?}");
         }
         other => panic!("expected too_many_attempts, got {other:?}"),
     }

@@ -26,7 +26,7 @@ async fn protected(server: &Server, room: RoomId, password: &str) -> Client {
     loop {
         match host.recv().await {
             ServerMsg::Settings { settings } if settings.password => return host,
-            ServerMsg::Error { code, message } => panic!("{code:?}: {message}"),
+            ServerMsg::Error { code, message, .. } => panic!("{code:?}: {message}"),
             _ => {}
         }
     }

@@ -15,7 +15,7 @@ fn offer() -> Signal {
 
 fn error_code(msg: ServerMsg) -> ErrorCode {
     match msg {
-        ServerMsg::Error { code, message } => {
+        ServerMsg::Error { code, message, .. } => {
             assert!(!message.is_empty(), "errors carry a sentence");
             code
         }
@@ -161,7 +161,12 @@ async fn a_full_room_refuses_the_next_person() {
     let _b = server.joined(room, "B").await;
     let mut c = server.client().await;
     c.send(&join(room, "C")).await;
-    assert_eq!(error_code(c.recv().await), ErrorCode::RoomFull);
+    match c.recv().await {
+        ServerMsg::Error { code: ErrorCode::RoomFull, capacity, .. } => {
+            assert_eq!(capacity, Some(2), "the size, typed")
+        }
+        other => panic!("expected room_full, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -219,8 +224,9 @@ async fn a_flood_is_refused_with_rate_limited_and_then_closed() {
     }
     flood.send(&ClientMsg::Ping).await;
     match flood.recv().await {
-        ServerMsg::Error { code: ErrorCode::RateLimited, message } => {
-            assert!(message.contains("try again in"), "{message}")
+        ServerMsg::Error { code: ErrorCode::RateLimited, message, retry_after_ms, .. } => {
+            assert!(message.contains("try again in"), "{message}");
+            assert!(retry_after_ms.is_some(), "the wait, typed");
         }
         other => panic!("expected rate_limited, got {other:?}"),
     }

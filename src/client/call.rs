@@ -279,7 +279,7 @@ impl Call {
                 }
             }
             ServerMsg::Pong => {}
-            ServerMsg::Error { code, message } => match code {
+            ServerMsg::Error { code, message, .. } => match code {
                 // Asked again on the prejoin form, with the camera still on.
                 ErrorCode::PasswordRequired | ErrorCode::WrongPassword | ErrorCode::TooManyAttempts => {
                     self.ask_password(code, &message)

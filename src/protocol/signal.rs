@@ -216,8 +216,20 @@ pub enum ServerMsg {
     Media { id: PeerId, media: MediaState },
     /// The answer to `ping`.
     Pong,
-    /// Something you sent was refused; the socket stays open unless said otherwise.
-    Error { code: ErrorCode, message: String },
+    /// Something you sent was refused; the socket stays open unless said
+    /// otherwise. `message` is for logs and tools: a browser words `code`
+    /// (with the values below) in its reader's language.
+    Error {
+        code: ErrorCode,
+        message: String,
+        /// With `rate_limited` and `too_many_attempts`: how long to wait
+        /// before trying again, in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+        /// With `room_full`: how many people the room holds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        capacity: Option<u32>,
+    },
 }
 
 /// Why a message was refused. The `message` beside it is for people; this is for code.
@@ -325,7 +337,23 @@ impl ClientMsg {
 
 impl ServerMsg {
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::Error { code, message: message.into() }
+        Self::Error { code, message: message.into(), retry_after_ms: None, capacity: None }
+    }
+
+    /// An error that says when to try again.
+    pub fn retry_after(mut self, ms: u64) -> Self {
+        if let Self::Error { retry_after_ms, .. } = &mut self {
+            *retry_after_ms = Some(ms);
+        }
+        self
+    }
+
+    /// A `room_full` that says how many the room holds.
+    pub fn with_capacity(mut self, people: u32) -> Self {
+        if let Self::Error { capacity, .. } = &mut self {
+            *capacity = Some(people);
+        }
+        self
     }
 
     /// Parses one frame from the server (used by the browser and by tests).

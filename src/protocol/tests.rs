@@ -93,6 +93,8 @@ fn every_server_msg() -> Vec<ServerMsg> {
         },
         ServerMsg::Pong,
         ServerMsg::error(ErrorCode::UnknownPeer, "no such peer"),
+        ServerMsg::error(ErrorCode::TooManyAttempts, "too many wrong passwords: try again in 9 s").retry_after(9_000),
+        ServerMsg::error(ErrorCode::RoomFull, "this room is full (8 people)").with_capacity(8),
     ]
 }
 
@@ -198,7 +200,7 @@ fn unknown_types_and_malformed_frames_get_their_own_codes() {
         let err = ClientMsg::decode(frame).unwrap_err();
         assert_eq!(err.code(), code, "{frame:?} gave {err}");
         match err.to_reply() {
-            ServerMsg::Error { code: sent, message } => {
+            ServerMsg::Error { code: sent, message, .. } => {
                 assert_eq!(sent, code);
                 assert!(!message.is_empty());
             }

@@ -125,6 +125,10 @@ async fn drain(stream: &mut SplitStream<WebSocket>) {
 /// Gives each socket its own number (see [`Socket::id`]).
 static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
+/// When a browser may ask again after the server had too many passwords
+/// to check.
+const PASSWORD_RETRY_MS: u64 = 1000;
+
 /// Drains the outbox into the socket until every sender is gone, a close
 /// frame has been sent, or the socket is kicked. Hands the queue back, so
 /// that a participant whose socket broke can get it on another one.
@@ -236,7 +240,8 @@ impl Connection {
                     return End::Left;
                 }
                 let wait = self.bucket.wait().as_millis() + 1;
-                let _ = self.refuse(ErrorCode::RateLimited, format!("sending too fast: try again in {wait} ms"));
+                let text = format!("sending too fast: try again in {wait} ms");
+                let _ = self.refuse_with(ServerMsg::error(ErrorCode::RateLimited, text).retry_after(wait as u64));
                 continue;
             }
             self.refused_in_a_row = 0;
@@ -367,7 +372,10 @@ impl Connection {
                     true => None,
                     false => match self.state.password_work.run(move || hash_password(&password)).await {
                         Ok(hash) => Some(hash),
-                        Err(busy) => return self.refuse(ErrorCode::RateLimited, busy.to_string()),
+                        Err(busy) => {
+                            let busy = ServerMsg::error(ErrorCode::RateLimited, busy.to_string());
+                            return self.refuse_with(busy.retry_after(PASSWORD_RETRY_MS));
+                        }
                     },
                 };
                 let now = now_ms();
@@ -410,8 +418,8 @@ impl Connection {
             self.state.rooms.holds(room, id) || (issued < self.state.started_ms && issued > stored.access_changed_ms)
         });
         let entry = Entry { host, device, returning, checked_hash: stored.password_hash.clone() };
-        if let Err((code, text)) = self.admit(room, &stored, &entry, you, password).await {
-            return self.refuse(code, text);
+        if let Err(refusal) = self.admit(room, &stored, &entry, you, password).await {
+            return self.refuse_with(*refusal);
         }
         // Opening a room nobody is in, as its new host, is what anyone
         // with no link at all can do: limited per address (a host coming
@@ -443,7 +451,13 @@ impl Connection {
         let capacity = self.state.config.room_capacity;
         match self.state.rooms.join(room, info, self.socket.clone(), capacity, entry, welcome) {
             Ok(_) => self.joined = Some((room, you)),
-            Err(err) => return self.refuse(err.code(), err.to_string()),
+            Err(err) => {
+                let refusal = ServerMsg::error(err.code(), err.to_string());
+                return self.refuse_with(match err {
+                    JoinError::Full(people) => refusal.with_capacity(people as u32),
+                    _ => refusal,
+                });
+            }
         }
         ControlFlow::Continue(())
     }
@@ -458,37 +472,40 @@ impl Connection {
         entry: &Entry,
         you: PeerId,
         password: Option<String>,
-    ) -> Result<(), (ErrorCode, String)> {
+    ) -> Result<(), Box<ServerMsg>> {
         if stored.unreadable {
             let text = "this meeting's settings cannot be read on the server; it stays closed until they are mended";
-            return Err((ErrorCode::Unavailable, text.into()));
+            return Err(Box::new(ServerMsg::error(ErrorCode::Unavailable, text)));
         }
         if entry.host.is_some() {
             return Ok(());
         }
         if stored.is_removed(you, entry.device.as_deref()) {
-            return Err((ErrorCode::Removed, "the host removed you from this meeting".into()));
+            return Err(Box::new(ServerMsg::error(ErrorCode::Removed, "the host removed you from this meeting")));
         }
         if entry.returning {
             return Ok(());
         }
         if stored.locked {
-            return Err((ErrorCode::RoomLocked, JoinError::Locked.to_string()));
+            return Err(Box::new(ServerMsg::error(ErrorCode::RoomLocked, JoinError::Locked.to_string())));
         }
         let Some(hash) = stored.password_hash.clone() else { return Ok(()) };
         let Some(password) = password.filter(|p| !p.is_empty()) else {
-            return Err((ErrorCode::PasswordRequired, "this meeting needs a password".into()));
+            return Err(Box::new(ServerMsg::error(ErrorCode::PasswordRequired, "this meeting needs a password")));
         };
-        let ticket = self.state.password_work.reserve().map_err(|busy| (ErrorCode::RateLimited, busy.to_string()))?;
+        let ticket = self.state.password_work.reserve().map_err(|busy| {
+            Box::new(ServerMsg::error(ErrorCode::RateLimited, busy.to_string()).retry_after(PASSWORD_RETRY_MS))
+        })?;
         let attempts = &self.state.attempts;
         if let Err(wait) = attempts.begin(self.ip, room) {
             let secs = wait.as_secs() + 1;
-            return Err((ErrorCode::TooManyAttempts, format!("too many wrong passwords: try again in {secs} s")));
+            let text = format!("too many wrong passwords: try again in {secs} s");
+            return Err(Box::new(ServerMsg::error(ErrorCode::TooManyAttempts, text).retry_after(secs * 1000)));
         }
         let right = password.len() <= MAX_PASSWORD_BYTES
             && ticket.run(move || verify_password(&hash, &password)).await.unwrap_or(false);
         if !right {
-            return Err((ErrorCode::WrongPassword, "wrong password".into()));
+            return Err(Box::new(ServerMsg::error(ErrorCode::WrongPassword, "wrong password")));
         }
         attempts.succeeded(self.ip, room);
         Ok(())
@@ -503,9 +520,15 @@ impl Connection {
     }
 
     fn refuse(&mut self, code: ErrorCode, message: impl Into<String>) -> ControlFlow<()> {
-        let message = message.into();
-        self.state.reject(&message);
-        self.reply(ServerMsg::error(code, message));
+        self.refuse_with(ServerMsg::error(code, message))
+    }
+
+    /// Sends a refusal made with its typed values (`retry_after`, `with_capacity`).
+    fn refuse_with(&mut self, refusal: ServerMsg) -> ControlFlow<()> {
+        if let ServerMsg::Error { message, .. } = &refusal {
+            self.state.reject(message);
+        }
+        self.reply(refusal);
         ControlFlow::Continue(())
     }
 
