@@ -50,8 +50,8 @@
 //!   `server/` holds:
 //!   - `config.rs`: run-time settings from `Leptos.toml`, env and flags;
 //!   - `rooms.rs`: who is in which room, fan-out with bounded outboxes of
-//!     frames (text or a close code: no websocket types), places kept for
-//!     participants whose socket broke;
+//!     frames (text or a close code; the sockets are `signal.rs`'s),
+//!     places kept for participants whose socket broke;
 //!   - `upgrade.rs`: `GET /ws`, the HTTP side of the signaling socket
 //!     (sockets per address, buffer sizes); `signal.rs`: the session on
 //!     it, one reader and one writer task;

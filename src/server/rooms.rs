@@ -20,7 +20,11 @@ use super::access::{Store, Stored};
 use crate::protocol::{
     CloseCode, Encode, ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomSettings, ServerMsg, SharePolicy, Signal,
 };
-use axum::body::Bytes;
+// The text of a frame, as the socket's writer sends it: made from the
+// encoded String without a copy, shared by a broadcast without one, and
+// never checked for UTF-8 again on the relay path (plain bytes would be,
+// once per recipient). A bytes type, not a socket.
+use axum::extract::ws::Utf8Bytes;
 use std::{
     collections::HashMap,
     sync::{
@@ -46,7 +50,7 @@ pub type Queue = mpsc::Receiver<Box<Outgoing>>;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Frame {
     /// JSON, shared: a broadcast is encoded once for everyone.
-    Text(Bytes),
+    Text(Utf8Bytes),
     Close(CloseCode),
 }
 
@@ -673,7 +677,7 @@ impl Rooms {
 }
 
 fn encode(msg: &ServerMsg) -> Frame {
-    Frame::Text(Bytes::from(msg.encode()))
+    Frame::Text(Utf8Bytes::from(msg.encode()))
 }
 
 /// Queues a message without waiting; false if the outbox is full or gone.

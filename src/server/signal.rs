@@ -158,8 +158,7 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: Queue, kick: 
 /// The websocket message for a frame of the outbox.
 fn message(frame: &Frame) -> Message {
     match frame {
-        // Encoded from a String: always UTF-8.
-        Frame::Text(text) => Message::Text(Utf8Bytes::try_from(text.clone()).unwrap_or_default()),
+        Frame::Text(text) => Message::Text(text.clone()),
         Frame::Close(code) => {
             Message::Close(Some(CloseFrame { code: code.code(), reason: Utf8Bytes::from_static(code.reason()) }))
         }
