@@ -53,7 +53,7 @@ async fn a_kill_between_a_chunk_and_its_record_loses_nothing() {
     let (mut first, addr) = start(&dir, true).await;
     let server = Server::at(addr);
     let (_alice, welcome) = server.entered(support::join(room, "Alice")).await;
-    let who = serde_json::json!({ "peer": welcome.you, "token": welcome.resume_token }).to_string();
+    let who = welcome.start_body();
     let started = server.request("POST", &format!("/api/rooms/{room}/recordings"), &[], who.as_bytes()).await;
     assert_eq!(started.status, 201, "{}", started.text());
     let id = started.json()["id"].as_str().unwrap().to_string();

@@ -20,7 +20,7 @@ async fn forms_and_uploads_from_another_site_are_refused() {
     // A real recording with its real key: only the origin is wrong below.
     let (_alice, welcome) = server.entered(support::join(room, "Alice")).await;
     let start = format!("/api/rooms/{room}/recordings");
-    let who = serde_json::json!({ "peer": welcome.you, "token": welcome.resume_token }).to_string();
+    let who = welcome.start_body();
     let started = server.request("POST", &start, &[("origin", &own)], who.as_bytes()).await;
     assert_eq!(started.status, 201, "{}", started.text());
     let id = started.json()["id"].as_str().unwrap().to_string();

@@ -50,7 +50,7 @@ async fn a_room_empty_for_long_forgets_its_settings_unless_it_has_recordings() {
     for room in [plain, kept] {
         let (mut host, welcome) = first.entered(support::join(room, "Host")).await;
         if room == kept {
-            let body = serde_json::json!({ "peer": welcome.you, "token": welcome.resume_token }).to_string();
+            let body = welcome.start_body();
             let path = format!("/api/rooms/{room}/recordings");
             assert_eq!(first.request("POST", &path, &[], body.as_bytes()).await.status, 201);
         }
@@ -84,7 +84,7 @@ async fn recordings_whose_recorder_went_away_are_stopped_or_deleted() {
     let mut first = Server::with(config.clone()).await;
     let room = RoomId::random();
     let (_alice, alice) = first.entered(support::join(room, "Alice")).await;
-    let body = serde_json::json!({ "peer": alice.you, "token": alice.resume_token }).to_string();
+    let body = alice.start_body();
     let mut started = Vec::new();
     for _ in 0..2 {
         let answer = first.request("POST", &format!("/api/rooms/{room}/recordings"), &[], body.as_bytes()).await;
@@ -122,7 +122,7 @@ async fn empty_recordings_fill_the_quota_too() {
     let server = Server::with(config).await;
     let room = RoomId::random();
     let (_alice, alice) = server.entered(support::join(room, "Alice")).await;
-    let body = serde_json::json!({ "peer": alice.you, "token": alice.resume_token }).to_string();
+    let body = alice.start_body();
     let path = format!("/api/rooms/{room}/recordings");
     let each = moim::server::recordings::RECORDING_OVERHEAD;
     let fit = 1_000_000 / each;

@@ -15,7 +15,7 @@ use support::{Answer, Server};
 async fn recording(server: &Server) -> (RoomId, String, String, support::Client) {
     let room = RoomId::random();
     let (client, welcome) = server.entered(support::join(room, "Alice")).await;
-    let body = serde_json::json!({ "peer": welcome.you, "token": welcome.resume_token }).to_string();
+    let body = welcome.start_body();
     let started = server.request("POST", &format!("/api/rooms/{room}/recordings"), &[], body.as_bytes()).await;
     assert_eq!(started.status, 201, "{}", started.text());
     let json = started.json();
@@ -44,7 +44,7 @@ async fn only_someone_in_the_room_may_start_a_recording() {
     let answer = server.request("POST", &path, &[], forged.as_bytes()).await;
     assert_eq!((answer.status, error(&answer)), (403, "not_in_room".into()));
     let other_room = format!("/api/rooms/{}/recordings", RoomId::random());
-    let right = serde_json::json!({ "peer": welcome.you, "token": welcome.resume_token }).to_string();
+    let right = welcome.start_body();
     let answer = server.request("POST", &other_room, &[], right.as_bytes()).await;
     assert_eq!(answer.status, 403, "the token is for one room");
     let answer = server.request("POST", &path, &[], b"{\"peer\":").await;
@@ -160,7 +160,7 @@ async fn a_password_room_shows_its_recordings_only_after_the_password() {
 
 /// `who` in `room` starts a recording; returns its chunk URL prefix and key.
 async fn start(server: &Server, room: RoomId, who: &support::Welcome) -> (String, String) {
-    let body = serde_json::json!({ "peer": who.you, "token": who.resume_token }).to_string();
+    let body = who.start_body();
     let started = server.request("POST", &format!("/api/rooms/{room}/recordings"), &[], body.as_bytes()).await;
     assert_eq!(started.status, 201, "{}", started.text());
     let json = started.json();
@@ -282,7 +282,7 @@ async fn one_address_starts_a_limited_number_of_recordings() {
     let server = Server::start().await;
     let room = RoomId::random();
     let (_alice, alice) = server.entered(support::join(room, "Alice")).await;
-    let body = serde_json::json!({ "peer": alice.you, "token": alice.resume_token }).to_string();
+    let body = alice.start_body();
     let path = format!("/api/rooms/{room}/recordings");
     for n in 0..moim::server::recording_routes::STARTS_BURST {
         assert_eq!(server.request("POST", &path, &[], body.as_bytes()).await.status, 201, "recording {n}");

@@ -189,6 +189,13 @@ pub struct Welcome {
     pub host_token: Option<String>,
 }
 
+impl Welcome {
+    /// The body that starts a recording as this participant.
+    pub fn start_body(&self) -> String {
+        serde_json::json!({ "peer": self.you, "token": self.resume_token }).to_string()
+    }
+}
+
 /// A directory of its own for one test server.
 pub fn temp_dir() -> PathBuf {
     std::env::temp_dir().join(format!("moim-test-{}", uuid::Uuid::new_v4()))
