@@ -95,7 +95,9 @@ else
     cargo install wasm-bindgen-cli --version "$wb_version" --force "${TOOL_BUILD[@]}"
 fi
 
-# --- Debian packages: chromium, coturn, wrk, curl, openssl ------------------
+# --- Debian packages: chromium, coturn, wrk, curl, openssl, a Korean font ---
+# fonts-nanum: headless Chromium draws Hangul with it (the Korean browser
+# tests and the README's screenshots); without it, boxes.
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get install -y --no-install-recommends "$@" ||
@@ -107,8 +109,9 @@ for package in coturn:turnserver wrk:wrk curl:curl openssl:openssl; do
   tool=${package#*:} package=${package%%:*}
   command -v "$tool" >/dev/null || missing+=("$package")
 done
+[ -d /usr/share/fonts/truetype/nanum ] || missing+=(fonts-nanum)
 if [ ${#missing[@]} -eq 0 ]; then
-  say "ok: $(/usr/bin/chromium --version 2>/dev/null), coturn, wrk, curl, openssl"
+  say "ok: $(/usr/bin/chromium --version 2>/dev/null), coturn, wrk, curl, openssl, fonts-nanum"
 else
   start_step apt apt_install "${missing[@]}"
 fi

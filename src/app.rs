@@ -3,26 +3,34 @@
 
 pub(crate) mod chat;
 mod client_files;
+mod devices;
 mod files;
 mod home;
+pub mod icon;
 mod in_call;
+mod keys;
+pub mod lang;
+mod notice;
 mod recordings;
 mod room;
 mod settings;
 mod state;
 mod tile;
 
+use crate::tr;
 use client_files::ClientFiles;
+// `Locale::as_str`.
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_i18n::Locale as _;
+use leptos_meta::{provide_meta_context, Html, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     ParamSegment, StaticSegment,
 };
 
 pub use state::{
-    CallState, ChatLine, Connection, Device, Direction, Link, RecordingStatus, Remote, SavedFile, Stage, Transfer,
-    TransferState,
+    CallState, ChatLine, Connection, Device, Direction, FileEnd, Link, Notice, RecordingStatus, Remote, SavedFile,
+    Stage, Transfer, TransferState,
 };
 
 pub use state::Action;
@@ -62,7 +70,7 @@ impl CallHandle {
 
     /// Asks the call to do `action`: `None` when there is no call yet (or,
     /// on the server, ever).
-    pub(crate) fn act(&self, action: Action) -> Option<Result<(), String>> {
+    pub(crate) fn act(&self, action: Action) -> Option<Result<(), Notice>> {
         #[cfg(feature = "hydrate")]
         return self.0.try_with_value(|call| call.as_ref().map(|call| call.act(action))).flatten();
         #[cfg(not(feature = "hydrate"))]
@@ -85,7 +93,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -107,7 +115,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    lang::provide();
     view! {
+        <Html attr:lang=move || lang::locale().as_str()/>
         <Title text="moim"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
@@ -126,8 +136,8 @@ pub fn App() -> impl IntoView {
 fn NotFound() -> impl IntoView {
     view! {
         <main class="page narrow">
-            <h1>"Page not found"</h1>
-            <p><a href="/">"Go to the moim home page"</a></p>
+            <h1>{move || tr!(not_found)}</h1>
+            <p><a href="/">{move || tr!(go_home)}</a></p>
         </main>
     }
 }

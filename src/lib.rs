@@ -23,17 +23,30 @@
 //!     what the Recordings page is given by the server (`ListRecordings`);
 //!   - `tests.rs`: round trips, the doc's examples, and a fuzzed decoder.
 //! - `shared.rs`: small helpers both worlds use (times, sizes and file
-//!   names as written for people, hex, a tile's initial, the chat length
-//!   sentence), so that `server/` and `client/` need nothing from `app/`
-//!   but its views and state.
+//!   names as written for people, hex, a tile's initial), so that
+//!   `server/` and `client/` need nothing from `app/` but its views and
+//!   state.
+//! - `locales/en.json`, `locales/ko.json` (beside `src/`): every sentence a
+//!   person sees or hears, in English and Korean; `build.rs` turns them into
+//!   the `i18n` module (leptos_i18n), so a missing key or argument is a
+//!   compile error.
 //! - `webm.rs`: adds the missing duration to a recording's WebM header
 //!   (used by the browser for downloads and by the server for uploads).
 //! - `app.rs`: `shell()`, `App` and the routes; `app/` holds the pages and
 //!   components:
 //!   - `home.rs`: the landing page (New meeting, Join by link or code);
 //!   - `room.rs`: the room page and its prejoin form;
-//!   - `in_call.rs`: the call screen: tiles, spotlight for shared screens,
-//!     the sharing bar, controls;
+//!   - `in_call.rs`: the call screen: top bar, tiles, spotlight for shared
+//!     screens, the sharing bar, one bar of icon buttons and its More menu;
+//!   - `lang.rs`: the reader's language (chosen on the server from a
+//!     cookie, then `Accept-Language`), the `tr!` macro, dates for the
+//!     locale, and the language switch;
+//!   - `notice.rs`: what the page tells a person (server codes, device and
+//!     file problems) as typed values, worded only when shown;
+//!   - `icon.rs`: the icons, inline SVG (Lucide, ISC licence);
+//!   - `devices.rs`: the Settings dialog (camera, microphone, speaker,
+//!     language, shortcuts) and the dialog it is built on;
+//!   - `keys.rs`: the keyboard shortcuts (M, V, S, C, Space, ?);
 //!   - `chat.rs`: the chat panel (text stays text; only http(s) links);
 //!   - `settings.rs`: the Room settings panel (password, lock, who shares,
 //!     remove, make host);
@@ -92,7 +105,8 @@
 //!     the camera off and on and switches devices, `call/chat.rs` sends,
 //!     receives and merges chat (with the history exchange),
 //!     `call/screen.rs` shares a screen or plays a video into the call,
-//!     `call/files.rs` sends and receives files on the files channel, `call/link.rs` reconnects, resumes
+//!     `call/files.rs` sends and receives files on the files channel,
+//!     `call/awake.rs` keeps the screen on during the call, `call/link.rs` reconnects, resumes
 //!     and merges the room back after a restart, `call/host.rs` sends a
 //!     host's requests and follows the room's settings, `call/record.rs`
 //!     starts and stops a recording and offers the file.
@@ -124,6 +138,9 @@
 #![recursion_limit = "256"]
 
 pub mod app;
+// The `i18n` module that build.rs makes from locales/*.json: `Locale`,
+// `use_i18n`, `t!`, `I18nContextProvider`.
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 pub mod protocol;
 pub mod shared;
 pub mod webm;

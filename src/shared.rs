@@ -3,7 +3,7 @@
 //! initial. Kept here, not in a page file, so that `server/` and `client/`
 //! need nothing from `app/` but its views.
 
-use crate::protocol::{RoomId, MAX_CHAT_CHARS};
+use crate::protocol::RoomId;
 
 /// The name a recording is saved under: the room's first characters and
 /// when it started (UTC), e.g. `moim-3f2a9c1e-2026-11-27-0845.webm`.
@@ -59,14 +59,8 @@ pub fn initial(name: &str) -> String {
     name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
 }
 
-/// What a person is told about a chat message over [`MAX_CHAT_CHARS`]:
-/// by the page as it is typed, by the call if it is sent anyway.
-pub fn too_long(chars: usize) -> String {
-    format!("A message can have at most {} characters; this one has {chars}.", thousands(MAX_CHAT_CHARS))
-}
-
-/// `4000` as `4,000`.
-fn thousands(n: usize) -> String {
+/// `4000` as `4,000` (so in English and in Korean alike).
+pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -95,8 +89,7 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_in_words_is_the_limit_in_code() {
-        assert!(too_long(4_001).contains("at most 4,000 characters"), "{}", too_long(4_001));
+    fn thousands_are_grouped() {
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
     }

@@ -13,9 +13,11 @@ async fn the_room_page_is_rendered_with_its_id_and_the_prejoin_form() {
     let html = page.text();
     assert_eq!(page.status, 200, "{html}");
     assert!(html.contains(&room.to_string()), "the room id is in the HTML");
-    assert!(html.contains(r#"<label for="name">Your name</label>"#), "the name field is labelled");
+    // Words are reactive (the language can change), so a hydration marker
+    // may follow them.
+    assert!(html.contains(r#"<label for="name">Your name"#), "the name field is labelled");
     assert!(html.contains(r#"id="name""#));
-    assert!(html.contains(">Join</button>"), "the Join button is there before hydration");
+    assert!(html.contains(">Join<"), "the Join button is there before hydration");
     assert!(html.contains("/pkg/moim"), "the page loads the client");
 }
 

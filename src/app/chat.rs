@@ -4,9 +4,9 @@
 //! HTML or script stay inert. Only http(s) addresses become links, and
 //! those open without handing this page to the linked one.
 
-use super::{state::CallState, Action, CallHandle, ChatLine};
+use super::{notice::too_long, state::CallState, Action, CallHandle, ChatLine, Notice};
 use crate::protocol::MAX_CHAT_CHARS;
-use crate::shared::too_long;
+use crate::tr;
 use leptos::{either::Either, prelude::*};
 
 /// Splits text into plain parts and http(s) links.
@@ -35,7 +35,7 @@ fn Line(line: ChatLine) -> impl IntoView {
         <li class="chat-line">
             <div class="meta">
                 <span class="who">{message.name}</span>" "<time>{clock}</time>
-                {via.map(|name| view! { " " <span class="via">{format!("(passed on by {name})")}</span> })}
+                {via.map(|name| view! { " " <span class="via">{move || tr!(passed_on_by, name = name.as_str())}</span> })}
             </div>
             <p class="text">
                 {pieces(&message.text).into_iter().map(|(text, link)| match link {
@@ -52,7 +52,7 @@ fn Line(line: ChatLine) -> impl IntoView {
 #[component]
 pub fn ChatPanel(state: CallState, call: CallHandle) -> impl IntoView {
     let draft = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Notice>);
     let send = move || {
         let text = draft.get_untracked();
         let result = call.act(Action::SendChat(text));
@@ -74,8 +74,8 @@ pub fn ChatPanel(state: CallState, call: CallHandle) -> impl IntoView {
     };
     let length = move || draft.with(|d| d.chars().count());
     view! {
-        <aside class="chat" aria-label="Chat">
-            <h2>"Chat"</h2>
+        <aside class="chat" aria-label=move || tr!(chat)>
+            <h2>{move || tr!(chat)}</h2>
             <ol class="chat-lines" aria-live="polite">
                 <For each=move || state.chat.get() key=|line| line.message.id let:line>
                     <Line line/>
@@ -83,19 +83,19 @@ pub fn ChatPanel(state: CallState, call: CallHandle) -> impl IntoView {
             </ol>
             <form class="chat-form" on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <textarea
-                    aria-label="Message"
+                    aria-label=move || tr!(message)
                     rows="2"
-                    placeholder="Message everyone"
+                    placeholder=move || tr!(message_everyone)
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                     on:keydown=on_key
                 ></textarea>
-                <button type="submit">"Send"</button>
+                <button type="submit">{move || tr!(send)}</button>
             </form>
             <Show when=move || { length() > MAX_CHAT_CHARS }>
                 <p class="error" role="alert">{move || too_long(length())}</p>
             </Show>
-            {move || error.get().map(|why| view! { <p class="error" role="alert">{why}</p> })}
+            {move || error.get().map(|why| view! { <p class="error" role="alert">{move || why.words()}</p> })}
         </aside>
     }
 }

@@ -1,6 +1,8 @@
 //! The landing page. Both forms are plain HTML forms handled by the server
 //! (`POST /new`, `GET /join`), so they work before the WebAssembly has loaded.
 
+use super::lang::LanguageSwitch;
+use crate::tr;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -10,29 +12,28 @@ pub fn HomePage() -> impl IntoView {
     let bad_link = move || query.read().get("error").as_deref() == Some("link");
     view! {
         <main class="page narrow home">
+            <div class="corner"><LanguageSwitch/></div>
             <h1 class="brand">"moim"</h1>
-            <p class="lead">"Video meetings in your browser. Open a link, say hello."</p>
+            <p class="lead">{move || tr!(home_lead)}</p>
             <form method="post" action="/new">
-                <button type="submit" class="primary big">"New meeting"</button>
+                <button type="submit" class="primary big">{move || tr!(new_meeting)}</button>
             </form>
             <form method="get" action="/join" class="join-link">
-                <label for="link">"Meeting link or code"</label>
+                <label for="link">{move || tr!(link_or_code)}</label>
                 <div class="row">
                     <input
                         id="link"
                         name="link"
                         required
                         autocomplete="off"
-                        placeholder="https://…/r/… or the code"
+                        placeholder=move || tr!(link_placeholder)
                         aria-invalid=move || bad_link().to_string()
                         aria-describedby="link-error"
                     />
-                    <button type="submit">"Join"</button>
+                    <button type="submit">{move || tr!(join)}</button>
                 </div>
                 <Show when=bad_link>
-                    <p id="link-error" class="error" role="alert">
-                        "That is not a moim meeting link or code. A code looks like 3f2504e0-4f89-41d3-9a0c-0305e82c3301."
-                    </p>
+                    <p id="link-error" class="error" role="alert">{move || tr!(bad_link)}</p>
                 </Show>
             </form>
         </main>

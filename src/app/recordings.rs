@@ -6,12 +6,14 @@
 //! of its own. A room with a password shows a password form first; the
 //! server then keeps a cookie for it (see `server/recording_routes.rs`).
 
+use super::{lang::date_time, Notice};
 use crate::{
     protocol::{
         recording::{Listing, RecordingItem},
         RoomId,
     },
     shared::{clock, recording_file_name, size, utc},
+    tr,
 };
 use leptos::{either::EitherOf3, prelude::*};
 use leptos_meta::Title;
@@ -44,22 +46,20 @@ pub fn RecordingsPage() -> impl IntoView {
     let listing = Resource::new_blocking(|| (), |_| async { Listing::Shown(Vec::new()) });
     let query = use_query_map();
     let error = query.with_untracked(|q| match q.get("error").as_deref() {
-        Some("wrong") => Some("Wrong password.".to_string()),
-        Some("wait") => {
-            Some(format!("Too many wrong passwords: try again in {} s.", q.get("secs").unwrap_or_default()))
-        }
+        Some("wrong") => Some(PasswordError::Wrong),
+        Some("wait") => Some(PasswordError::Wait(q.get("secs").and_then(|s| s.parse().ok()).unwrap_or(0))),
         _ => None,
     });
     view! {
-        <Title text="Recordings · moim"/>
+        <Title text=move || format!("{} · moim", tr!(recordings))/>
         <main class="page recordings">
-            <h1>"Recordings"</h1>
-            {room.map(|room| view! { <p><a href=room.path()>"Back to the meeting"</a></p> })}
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <h1>{move || tr!(recordings)}</h1>
+            {room.map(|room| view! { <p><a href=room.path()>{move || tr!(back_to_meeting)}</a></p> })}
+            <Suspense fallback=|| view! { <p>{move || tr!(loading)}</p> }>
                 {move || listing.get().map(|listing| match (listing, room) {
                     (Listing::Shown(items), Some(room)) => EitherOf3::A(view! { <List room items/> }),
-                    (Listing::NeedsPassword, Some(_)) => EitherOf3::B(view! { <PasswordForm error=error.clone()/> }),
-                    _ => EitherOf3::C(view! { <p>"This link does not point to a moim meeting."</p> }),
+                    (Listing::NeedsPassword, Some(_)) => EitherOf3::B(view! { <PasswordForm error/> }),
+                    _ => EitherOf3::C(view! { <p>{move || tr!(no_such_meeting_text)}</p> }),
                 })}
             </Suspense>
         </main>
@@ -69,28 +69,32 @@ pub fn RecordingsPage() -> impl IntoView {
 #[component]
 fn List(room: RoomId, items: Vec<RecordingItem>) -> impl IntoView {
     if items.is_empty() {
-        return view! { <p>"Nothing has been recorded in this meeting yet."</p> }.into_any();
+        return view! { <p>{move || tr!(nothing_recorded)}</p> }.into_any();
     }
+    // Server-rendered times are UTC; once the page runs, the reader's own.
+    let local = RwSignal::new(false);
+    Effect::new(move |_| local.set(true));
     let rows = items
         .into_iter()
         .map(|item| {
             let (date, time) = utc(item.started_ms);
             let src = crate::protocol::recording::file_path(room, item.id);
             let download = format!("{src}?download");
-            let label = format!("Recording by {} on {date} at {time} UTC", item.by);
-            let note = (!item.finished).then_some(" (not stopped: cut off, or still recording)");
-            let video_label = label.clone();
-            let label_for_delete = label.clone();
+            let (by, started) = (item.by.clone(), item.started_ms);
+            let when = move || date_time(started, local.get());
+            let label = Signal::derive(move || tr!(recording_by, who = by.as_str(), when = when()));
+            let finished = item.finished;
             view! {
                 <article class="recording" aria-label=label>
-                    <video controls preload="metadata" src=src aria-label=video_label></video>
+                    <video controls preload="metadata" src=src aria-label=label></video>
                     <p>
                         <strong>{item.by}</strong>" · "
-                        <time datetime=format!("{date}T{time}Z")>{format!("{date} {time} UTC")}</time>" · "
-                        {clock(item.duration_ms)}" · "{size(item.bytes)}{note}
+                        <time datetime=format!("{date}T{time}Z")>{when}</time>" · "
+                        {clock(item.duration_ms)}" · "{size(item.bytes)}
+                        {move || (!finished).then(|| format!(" ({})", tr!(not_stopped)))}
                     </p>
-                    <a href=download download=recording_file_name(room, item.started_ms)>"Download"</a>
-                    <DeleteButton room id=item.id label=label_for_delete/>
+                    <a href=download download=recording_file_name(room, item.started_ms)>{move || tr!(download)}</a>
+                    <DeleteButton room id=item.id label/>
                 </article>
             }
         })
@@ -102,16 +106,15 @@ fn List(room: RoomId, items: Vec<RecordingItem>) -> impl IntoView {
 /// is the same for everyone when the server renders it; the button appears
 /// once the page runs and finds the capability in this browser's storage.
 #[component]
-fn DeleteButton(room: RoomId, id: Uuid, label: String) -> impl IntoView {
+fn DeleteButton(room: RoomId, id: Uuid, label: Signal<String>) -> impl IntoView {
     let token = RwSignal::new(None::<String>);
-    let problem = RwSignal::new(None::<String>);
+    let problem = RwSignal::new(None::<Notice>);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| token.set(crate::client::call::host_token(room)));
     let delete = move |_| {
         let Some(token) = token.get_untracked() else { return };
         #[cfg(feature = "hydrate")]
-        let sure = web_sys::window()
-            .and_then(|w| w.confirm_with_message("Delete this recording for everyone? This cannot be undone.").ok());
+        let sure = web_sys::window().and_then(|w| w.confirm_with_message(tr!(delete_confirm)).ok());
         #[cfg(feature = "hydrate")]
         if sure != Some(true) {
             return;
@@ -124,7 +127,7 @@ fn DeleteButton(room: RoomId, id: Uuid, label: String) -> impl IntoView {
                         let _ = window.location().reload();
                     }
                 }
-                Err(why) => problem.set(Some(format!("Could not delete it: {why}."))),
+                Err(why) => problem.set(Some(why)),
             }
         });
         #[cfg(not(feature = "hydrate"))]
@@ -132,22 +135,42 @@ fn DeleteButton(room: RoomId, id: Uuid, label: String) -> impl IntoView {
     };
     view! {
         <Show when=move || token.with(Option::is_some)>
-            <button type="button" class="control small danger" aria-label=format!("Delete: {label}") on:click=delete>
-                "Delete"
+            <button
+                type="button"
+                class="control small danger"
+                aria-label=move || tr!(delete_named, what = label.get())
+                on:click=delete
+            >
+                {move || tr!(delete)}
             </button>
         </Show>
-        {move || problem.get().map(|p| view! { <p class="notice" role="alert">{p}</p> })}
+        {move || problem.get().map(|p| view! {
+            <p class="notice" role="alert">{move || tr!(could_not_delete, why = p.words())}</p>
+        })}
     }
 }
 
+/// Why the password form came back.
+#[derive(Clone, Copy)]
+enum PasswordError {
+    Wrong,
+    /// Too many wrong guesses: seconds to wait.
+    Wait(u64),
+}
+
 #[component]
-fn PasswordForm(error: Option<String>) -> impl IntoView {
+fn PasswordForm(error: Option<PasswordError>) -> impl IntoView {
     view! {
         <form method="post" class="password-form">
-            <p>"This meeting has a password. Enter it to see its recordings."</p>
-            <label>"Meeting password" <input type="password" name="password" required autofocus/></label>
-            <button type="submit">"Show recordings"</button>
-            {error.map(|e| view! { <p class="notice" role="alert">{e}</p> })}
+            <p>{move || tr!(recordings_need_password)}</p>
+            <label>{move || tr!(meeting_password)} <input type="password" name="password" required autofocus/></label>
+            <button type="submit">{move || tr!(show_recordings)}</button>
+            {error.map(|e| view! {
+                <p class="notice" role="alert">{move || match e {
+                    PasswordError::Wrong => tr!(err_wrong_password).to_string(),
+                    PasswordError::Wait(secs) => tr!(err_too_many_attempts_for, secs = secs),
+                }}</p>
+            })}
         </form>
     }
 }

@@ -4,12 +4,14 @@
 //! usable at once; the camera preview and the call start after hydration.
 
 use super::{
+    devices::{DeviceSettings, SettingsButton},
     in_call::InCall,
-    state::{CallState, Device, Stage},
+    state::{CallState, Stage},
     tile::SelfTile,
     Action, CallHandle,
 };
 use crate::protocol::{MediaState, RoomId, MAX_NAME_CHARS, MAX_PASSWORD_BYTES};
+use crate::tr;
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -22,8 +24,9 @@ pub fn RoomPage() -> impl IntoView {
         Some(room) => Either::Left(view! { <Room room/> }),
         None => Either::Right(view! {
             <main class="page narrow">
-                <h1>"No such meeting"</h1>
-                <p>"This link does not point to a moim meeting. Check it, or "<a href="/">"start a new one"</a>"."</p>
+                <Title text=move || format!("{} · moim", tr!(no_such_meeting))/>
+                <h1>{move || tr!(no_such_meeting)}</h1>
+                <p>{move || tr!(no_such_meeting_text)}" "<a href="/">{move || tr!(start_new_one)}</a></p>
             </main>
         }),
     }
@@ -60,29 +63,29 @@ fn Room(room: RoomId) -> impl IntoView {
     on_cleanup(move || _ = call.act(Action::Leave));
     let stage = state.stage;
     view! {
-        <Title text="Meeting · moim"/>
+        <Title text=move || format!("{} · moim", tr!(meeting))/>
         <main class="room" data-room=room.to_string()>
             {move || match stage.get() {
                 Stage::Prejoin => view! { <Prejoin state call/> }.into_any(),
                 Stage::InCall => view! { <InCall state call/> }.into_any(),
                 Stage::Left => view! {
                     <section class="page narrow" aria-live="polite">
-                        <h1>"You left the meeting"</h1>
-                        <p><a href=room.path()>"Rejoin"</a>" · "<a href="/">"Home"</a></p>
+                        <h1>{move || tr!(you_left)}</h1>
+                        <p><a href=room.path()>{move || tr!(rejoin)}</a>" · "<a href="/">{move || tr!(home)}</a></p>
                     </section>
                 }.into_any(),
                 Stage::Refused(why) => view! {
                     <section class="page narrow" role="alert">
-                        <h1>"You could not join"</h1>
-                        <p>{why}</p>
-                        <p><a href=room.path()>"Try again"</a>" · "<a href="/">"Home"</a></p>
+                        <h1>{move || tr!(could_not_join)}</h1>
+                        <p>{move || why.words()}</p>
+                        <p><a href=room.path()>{move || tr!(try_again)}</a>" · "<a href="/">{move || tr!(home)}</a></p>
                     </section>
                 }.into_any(),
                 Stage::Removed => view! {
                     <section class="page narrow" role="alert">
-                        <h1>"You were removed from the meeting"</h1>
-                        <p>"A host removed you. You can come back only if a host sets a new password and gives it to you."</p>
-                        <p><a href="/">"Home"</a></p>
+                        <h1>{move || tr!(removed_title)}</h1>
+                        <p>{move || tr!(removed_text)}</p>
+                        <p><a href="/">{move || tr!(home)}</a></p>
                     </section>
                 }.into_any(),
             }}
@@ -111,9 +114,9 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
             // (see `early_join`), so an early click still joins.
             <form class="prejoin-form" method="get" on:submit=submit>
                 <input type="hidden" name="join" value=""/>
-                <h1>"Join the meeting"</h1>
-                <p class="room-code">"Meeting code " <code>{room.to_string()}</code></p>
-                <label for="name">"Your name"</label>
+                <h1>{move || tr!(join_title)}</h1>
+                <p class="room-code">{move || tr!(meeting_code)}" " <code>{room.to_string()}</code></p>
+                <label for="name">{move || tr!(your_name)}</label>
                 <input
                     id="name"
                     name="name"
@@ -130,7 +133,7 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                 <div class="toggles">
                     <Switch
                         name="mic"
-                        label="Microphone on"
+                        label=Signal::derive(move || tr!(mic_on))
                         initial=initial.audio
                         on=Signal::derive(move || media.get().audio)
                         usable=state.has_mic.into()
@@ -138,17 +141,18 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                     />
                     <Switch
                         name="cam"
-                        label="Camera on"
+                        label=Signal::derive(move || tr!(camera_on))
                         initial=initial.video
                         on=Signal::derive(move || media.get().video)
                         usable=state.has_camera.into()
                         set=Callback::new(move |on| _ = call.act(Action::SetVideo(on)))
                     />
+                    <SettingsButton state/>
                 </div>
-                <DevicePickers state call/>
-                {move || notice.get().map(|text| view! { <p class="notice" role="alert">{text}</p> })}
-                <button type="submit" class="primary big">"Join"</button>
+                {move || notice.get().map(|notice| view! { <p class="notice" role="alert">{move || notice.words()}</p> })}
+                <button type="submit" class="primary big">{move || tr!(join)}</button>
             </form>
+            <DeviceSettings state call/>
         </section>
     }
 }
@@ -165,7 +169,7 @@ fn PasswordField(state: CallState) -> impl IntoView {
         }
     });
     view! {
-        <label for="password">"Meeting password"</label>
+        <label for="password">{move || tr!(meeting_password)}</label>
         <input
             id="password"
             node_ref=input
@@ -184,7 +188,7 @@ fn PasswordField(state: CallState) -> impl IntoView {
 #[component]
 fn Switch(
     name: &'static str,
-    label: &'static str,
+    label: Signal<&'static str>,
     initial: bool,
     on: Signal<bool>,
     usable: Signal<bool>,
@@ -202,42 +206,5 @@ fn Switch(
             />
             " " {label}
         </label>
-    }
-}
-
-/// Camera and microphone pickers, filled from `enumerateDevices` once the
-/// browser has granted access (labels are hidden before that).
-#[component]
-pub(super) fn DevicePickers(state: CallState, call: CallHandle) -> impl IntoView {
-    let pick = move |list: RwSignal<Vec<Device>>,
-                     chosen: RwSignal<Option<String>>,
-                     label: &'static str,
-                     camera: bool| {
-        view! {
-            <label class="picker">
-                <span>{label}</span>
-                <select
-                    aria-label=label
-                    disabled=move || list.with(Vec::is_empty)
-                    on:change=move |ev| {
-                        let id = event_target_value(&ev);
-                        chosen.set(Some(id.clone()));
-                        call.act(if camera { Action::UseCamera(id) } else { Action::UseMic(id) });
-                    }
-                >
-                    <For each=move || list.get() key=|d| d.id.clone() let:device>
-                        <option value=device.id.clone() selected=move || chosen.get().as_deref() == Some(device.id.as_str())>
-                            {device.label.clone()}
-                        </option>
-                    </For>
-                </select>
-            </label>
-        }
-    };
-    view! {
-        <div class="pickers">
-            {pick(state.cameras, state.camera_id, "Camera", true)}
-            {pick(state.mics, state.mic_id, "Microphone", false)}
-        </div>
     }
 }

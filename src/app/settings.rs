@@ -8,6 +8,7 @@
 
 use super::{state::CallState, Action, CallHandle, Remote};
 use crate::protocol::{SharePolicy, MAX_PASSWORD_BYTES};
+use crate::tr;
 use leptos::prelude::*;
 
 #[component]
@@ -17,16 +18,26 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
     let locked = move || settings.with(|s| s.locked);
     let host_only = move || settings.with(|s| s.share == SharePolicy::Host);
     view! {
-        <aside class="settings" aria-label="Room settings">
-            <h2>"Room settings"</h2>
+        <aside class="settings" aria-label=move || tr!(people_and_settings)>
+            <h2>{move || tr!(people)}</h2>
+            <ul class="people-list">
+                <li>
+                    <span class="who">{move || tr!(you_named, name = state.name.get())}</span>
+                    <Show when=host><span class="tag">{move || tr!(host)}</span></Show>
+                </li>
+                <For each=move || state.remotes.get() key=|r| r.id let:remote>
+                    <Person state call remote/>
+                </For>
+            </ul>
+            <h2>{move || tr!(room_settings)}</h2>
             <p class="settings-state" role="status">
                 {move || match (locked(), settings.with(|s| s.password)) {
-                    (true, _) => "The room is locked: nobody new can join.",
-                    (false, true) => "Newcomers need the room's password.",
-                    (false, false) => "Anyone with the link can join.",
+                    (true, _) => tr!(room_is_locked),
+                    (false, true) => tr!(room_has_password),
+                    (false, false) => tr!(room_is_open),
                 }}
             </p>
-            <Show when=host fallback=|| view! { <p class="muted">"Only a host can change these settings."</p> }>
+            <Show when=host fallback=|| view! { <p class="muted">{move || tr!(only_host_changes)}</p> }>
                 <PasswordForm state call/>
             </Show>
             <label class="switch">
@@ -39,7 +50,7 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
                         call.act(Action::Lock(on));
                     }
                 />
-                " Lock room"
+                " " {move || tr!(lock_room)}
             </label>
             <label class="switch">
                 <input
@@ -51,18 +62,8 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
                         call.act(Action::SetShare(share));
                     }
                 />
-                " Only hosts can share screens"
+                " " {move || tr!(only_hosts_share_setting)}
             </label>
-            <h3>"People"</h3>
-            <ul class="people-list">
-                <li>
-                    <span class="who">{move || state.name.get()}" (you)"</span>
-                    <Show when=host><span class="tag">"Host"</span></Show>
-                </li>
-                <For each=move || state.remotes.get() key=|r| r.id let:remote>
-                    <Person state call remote/>
-                </For>
-            </ul>
         </aside>
     }
 }
@@ -83,7 +84,7 @@ fn PasswordForm(state: CallState, call: CallHandle) -> impl IntoView {
     };
     view! {
         <form class="password-form" on:submit=submit>
-            <label for="room-password">"Room password"</label>
+            <label for="room-password">{move || tr!(room_password)}</label>
             <div class="row">
                 <input
                     id="room-password"
@@ -94,11 +95,11 @@ fn PasswordForm(state: CallState, call: CallHandle) -> impl IntoView {
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                 />
-                <button type="submit" class="control small">"Set password"</button>
+                <button type="submit" class="control small">{move || tr!(set_password)}</button>
             </div>
             <Show when=has_password>
                 <button type="button" class="control small" on:click=move |_| _ = call.act(Action::SetPassword(String::new()))>
-                    "Remove password"
+                    {move || tr!(remove_password)}
                 </button>
             </Show>
         </form>
@@ -114,29 +115,29 @@ fn Person(state: CallState, call: CallHandle, remote: Remote) -> impl IntoView {
     view! {
         <li>
             <span class="who">{move || name.get()}</span>
-            <Show when=is_host><span class="tag">"Host"</span></Show>
+            <Show when=is_host><span class="tag">{move || tr!(host)}</span></Show>
             <Show when=move || i_am_host()>
                 <span class="actions">
                     // One button that makes a host, or takes it back.
                     <button
                         class="control small"
                         aria-label=move || match is_host() {
-                            true => format!("Take host away from {}", name.get()),
-                            false => format!("Make {} a host", name.get()),
+                            true => tr!(take_host_from, name = name.get()),
+                            false => tr!(make_host_named, name = name.get()),
                         }
                         on:click=move |_| {
                             let host = is_host();
                             _ = call.act(if host { Action::RevokeHost(id) } else { Action::MakeHost(id) });
                         }
                     >
-                        {move || if is_host() { "Take host away" } else { "Make host" }}
+                        {move || if is_host() { tr!(take_host) } else { tr!(make_host) }}
                     </button>
                     <button
                         class="control small danger"
-                        aria-label=move || format!("Remove {}", name.get())
+                        aria-label=move || tr!(remove_named, name = name.get())
                         on:click=move |_| _ = call.act(Action::Remove(id))
                     >
-                        "Remove"
+                        {move || tr!(remove)}
                     </button>
                 </span>
             </Show>

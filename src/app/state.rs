@@ -4,6 +4,7 @@
 //! Media streams are JavaScript objects that live on the page's thread, so
 //! they sit in local (non-`Send`) signals.
 
+pub use super::notice::{FileEnd, Notice};
 use crate::protocol::{ChatMessage, MediaState, PeerId, RoomId, RoomSettings, SharePolicy};
 use leptos::prelude::*;
 use web_sys::MediaStream;
@@ -17,8 +18,8 @@ pub enum Stage {
     InCall,
     /// Pressed Leave.
     Left,
-    /// The server refused to let them in, with a sentence saying why.
-    Refused(String),
+    /// The server refused to let them in, and why.
+    Refused(Notice),
     /// A host removed them from the call.
     Removed,
 }
@@ -101,10 +102,14 @@ pub struct CallState {
     pub has_mic: RwSignal<bool>,
     pub cameras: RwSignal<Vec<Device>>,
     pub mics: RwSignal<Vec<Device>>,
+    /// Where remote sound plays (empty where the browser cannot choose).
+    pub speakers: RwSignal<Vec<Device>>,
     pub camera_id: RwSignal<Option<String>>,
     pub mic_id: RwSignal<Option<String>>,
+    /// The chosen speaker; `None` is the system's default.
+    pub speaker_id: RwSignal<Option<String>>,
     /// A problem to tell the person about (denied camera, no microphone…).
-    pub notice: RwSignal<Option<String>>,
+    pub notice: RwSignal<Option<Notice>>,
     pub remotes: RwSignal<Vec<Remote>>,
     /// The screen this participant shares, while sharing.
     pub sharing: RwSignal<Option<MediaStream>, LocalStorage>,
@@ -117,7 +122,20 @@ pub struct CallState {
     pub unread: RwSignal<usize>,
     /// The room's settings (password, lock, share policy, hosts), from the server.
     pub settings: RwSignal<RoomSettings>,
+    /// The panel of people and room settings.
     pub settings_open: RwSignal<bool>,
+    /// Push-to-talk: the microphone is on only while Space is held.
+    pub talking: RwSignal<bool>,
+    /// The Settings dialog (camera, microphone, speaker, language, shortcuts).
+    pub devices_open: RwSignal<bool>,
+    /// The More menu of the call bar.
+    pub more_open: RwSignal<bool>,
+    /// The meeting's link was just copied.
+    pub copied: RwSignal<bool>,
+    /// The list of keyboard shortcuts.
+    pub keys_open: RwSignal<bool>,
+    /// Single-key shortcuts; off for people whose screen reader needs the keys.
+    pub shortcuts: RwSignal<bool>,
     /// This participant's id, once the server has welcomed it.
     pub me: RwSignal<Option<PeerId>>,
     /// The server asked for the room's password: the prejoin form shows a field for it.
@@ -143,8 +161,8 @@ pub struct RecordingStatus {
     pub stored: u64,
     /// Every chunk is stored and the server knows the recording stopped.
     pub done: bool,
-    /// What went wrong with saving it on the server, as a sentence.
-    pub problem: Option<String>,
+    /// What went wrong with saving it on the server.
+    pub problem: Option<Notice>,
     /// Once stopped: the file, ready to download.
     pub download: Option<SavedFile>,
 }
@@ -169,8 +187,8 @@ pub enum TransferState {
     Ready(String),
     /// Sent, and the other side found it intact.
     Delivered,
-    /// Declined, cancelled, damaged, or the other side left: why, as a sentence.
-    Ended(String),
+    /// Declined, cancelled, damaged, or the other side left: why.
+    Ended(FileEnd),
 }
 
 /// One file on its way to or from one participant.
@@ -220,8 +238,10 @@ impl CallState {
             has_mic: RwSignal::new(false),
             cameras: RwSignal::new(Vec::new()),
             mics: RwSignal::new(Vec::new()),
+            speakers: RwSignal::new(Vec::new()),
             camera_id: RwSignal::new(None),
             mic_id: RwSignal::new(None),
+            speaker_id: RwSignal::new(None),
             notice: RwSignal::new(None),
             remotes: RwSignal::new(Vec::new()),
             sharing: RwSignal::new_local(None),
@@ -231,6 +251,12 @@ impl CallState {
             unread: RwSignal::new(0),
             settings: RwSignal::new(RoomSettings::default()),
             settings_open: RwSignal::new(false),
+            talking: RwSignal::new(false),
+            devices_open: RwSignal::new(false),
+            more_open: RwSignal::new(false),
+            copied: RwSignal::new(false),
+            keys_open: RwSignal::new(false),
+            shortcuts: RwSignal::new(true),
             me: RwSignal::new(None),
             password_needed: RwSignal::new(false),
             password: RwSignal::new(String::new()),
@@ -266,6 +292,9 @@ pub enum Action {
     SetVideo(bool),
     UseCamera(String),
     UseMic(String),
+    UseSpeaker(String),
+    /// The next camera (front and back on a phone).
+    FlipCamera,
     ShareScreen,
     StopSharing,
     PlayVideo {
@@ -278,7 +307,7 @@ pub enum Action {
     DeclineFile(uuid::Uuid),
     CancelFile(uuid::Uuid),
     DismissFile(uuid::Uuid),
-    /// The error is a sentence for the person (empty, too long, not in yet).
+    /// Refused when empty, too long, or not in yet.
     SendChat(String),
     SetPassword(String),
     Lock(bool),

@@ -1,8 +1,12 @@
 //! One participant's tile: video, name, and what they have switched off.
 
-use super::state::{CallState, Connection, Remote};
+use super::{
+    icon::{Icon, Svg},
+    state::{CallState, Connection, Remote},
+};
 use crate::protocol::MediaState;
 use crate::shared::initial;
+use crate::tr;
 use leptos::{html::Video, prelude::*};
 use wasm_bindgen::{closure::Closure, JsValue};
 use web_sys::MediaStream;
@@ -19,6 +23,8 @@ pub(super) fn bind_stream(video: NodeRef<Video>, stream: RwSignal<Option<MediaSt
         if let Some(el) = video.get() {
             let el: &web_sys::HtmlMediaElement = &el;
             el.set_src_object(current.as_ref());
+            #[cfg(feature = "hydrate")]
+            crate::client::media::route_sound(el);
             // play() is refused when autoplay is blocked or a newer stream
             // replaced this one; neither is an error worth reporting.
             if current.is_some() {
@@ -36,10 +42,14 @@ pub(super) fn bind_stream(video: NodeRef<Video>, stream: RwSignal<Option<MediaSt
 fn Badges(media: Signal<MediaState>) -> impl IntoView {
     view! {
         <Show when=move || !media.get().audio>
-            <span class="badge" role="img" aria-label="Microphone muted" title="Microphone muted">"🔇"</span>
+            <span class="badge" role="img" aria-label=move || tr!(mic_muted) title=move || tr!(mic_muted)>
+                <Svg icon=Icon::MicOff/>
+            </span>
         </Show>
         <Show when=move || !media.get().video>
-            <span class="badge" role="img" aria-label="Camera off" title="Camera off">"📷̸"</span>
+            <span class="badge" role="img" aria-label=move || tr!(camera_off) title=move || tr!(camera_off)>
+                <Svg icon=Icon::VideoOff/>
+            </span>
         </Show>
     }
 }
@@ -88,8 +98,8 @@ pub fn Tile(remote: Remote) -> impl IntoView {
         >
             <Show when=connecting>
                 <span class="state">{move || match connection.get().is_lost() {
-                    true => "Connection lost, restoring…",
-                    false => "connecting…",
+                    true => tr!(connection_lost),
+                    false => tr!(peer_connecting),
                 }}</span>
             </Show>
         </Frame>
@@ -101,8 +111,8 @@ pub fn Tile(remote: Remote) -> impl IntoView {
 pub fn SelfTile(state: CallState) -> impl IntoView {
     let CallState { name, media, local, .. } = state;
     let label = Signal::derive(move || match name.get().trim() {
-        "" => "You".to_string(),
-        n => format!("{n} (you)"),
+        "" => tr!(you).to_string(),
+        n => tr!(you_named, name = n),
     });
     view! {
         <Frame
@@ -124,7 +134,7 @@ pub fn ScreenTile(remote: Remote) -> impl IntoView {
     bind_stream(video, remote.screen);
     let name = remote.name;
     let shown = move || remote.media.get().screen && remote.screen.with(Option::is_some);
-    let label = move || format!("{}'s screen", name.get());
+    let label = move || tr!(screen_of, name = name.get());
     view! {
         <figure class="tile screen" role="group" aria-label=label hidden=move || !shown()>
             <video node_ref=video autoplay playsinline></video>

@@ -9,6 +9,7 @@
 //! do not depend on it, so the call goes on while it is down.
 
 mod act;
+mod awake;
 mod chat;
 mod devices;
 mod files;
@@ -24,8 +25,8 @@ use super::{
 };
 use crate::client::media::Kind;
 use crate::{
-    app::{CallState, Connection, Remote, Stage},
-    protocol::{clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ServerMsg, MAX_NAME_CHARS},
+    app::{CallState, Connection, Notice, Remote, Stage},
+    protocol::{clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ServerMsg},
 };
 use leptos::{prelude::*, task::spawn_local};
 use std::{
@@ -57,6 +58,8 @@ struct Inner {
     files: files::Transfers,
     /// What chat history is still taken from whom (`chat.rs`).
     chat: chat::History,
+    /// The screen wake lock while in the call (`awake.rs`).
+    awake: awake::Awake,
     left: Cell<bool>,
 }
 
@@ -117,6 +120,7 @@ impl Call {
             recording: RefCell::default(),
             files: files::Transfers::default(),
             chat: chat::History::default(),
+            awake: awake::Awake::default(),
             left: Cell::new(false),
         }));
         if join_at_once {
@@ -134,7 +138,7 @@ impl Call {
             this.set_local(stream);
             this.0.local.capturing.set(false);
             if let Some(err) = err {
-                state.notice.set(Some(err.to_string()));
+                state.notice.set(Some(err.into()));
             }
             if join_at_once || this.0.local.join_pending.take() {
                 this.join();
@@ -165,9 +169,10 @@ impl Call {
     }
 
     async fn refresh_devices(&self) {
-        let (cameras, mics) = media::list().await;
-        self.0.state.cameras.set(cameras);
-        self.0.state.mics.set(mics);
+        let found = media::list().await;
+        self.0.state.cameras.set(found.cameras);
+        self.0.state.mics.set(found.mics);
+        self.0.state.speakers.set(found.speakers);
     }
 
     fn track(&self, kind: Kind) -> Option<MediaStreamTrack> {
@@ -182,12 +187,12 @@ impl Call {
     pub fn join(&self) {
         let state = self.0.state;
         let Some(name) = clean_name(&state.name.get_untracked()) else {
-            state.notice.set(Some(format!("Enter your name (1 to {MAX_NAME_CHARS} characters) to join.")));
+            state.notice.set(Some(Notice::NameNeeded));
             return;
         };
         if self.0.local.capturing.get() {
             self.0.local.join_pending.set(true);
-            state.notice.set(Some("Joining as soon as your camera and microphone are ready…".into()));
+            state.notice.set(Some(Notice::JoiningSoon));
             // The socket's handshake and drawing the call screen (tens of
             // ms) both happen while the camera opens, not after it.
             self.warm_up();
@@ -213,6 +218,7 @@ impl Call {
         state.stage.set(Stage::InCall);
         *self.0.link.joined_as.borrow_mut() = Some(name);
         self.leave_with_the_page();
+        self.keep_the_screen_on();
         self.join_now();
     }
 
@@ -279,49 +285,52 @@ impl Call {
                 }
             }
             ServerMsg::Pong => {}
-            ServerMsg::Error { code, message, .. } => match code {
-                // Asked again on the prejoin form, with the camera still on.
-                ErrorCode::PasswordRequired | ErrorCode::WrongPassword | ErrorCode::TooManyAttempts => {
-                    self.ask_password(code, &message)
-                }
-                ErrorCode::NotAllowed | ErrorCode::NotHost => {
-                    if code == ErrorCode::NotAllowed {
-                        self.stop_sharing();
+            ServerMsg::Error { code, message, retry_after_ms, capacity } => {
+                let notice = Notice::Server { code, retry_after_ms, capacity };
+                match code {
+                    // Asked again on the prejoin form, with the camera still on.
+                    ErrorCode::PasswordRequired | ErrorCode::WrongPassword | ErrorCode::TooManyAttempts => {
+                        self.ask_password(code, notice)
                     }
-                    state.notice.set(Some(sentence(&message)));
+                    ErrorCode::NotAllowed | ErrorCode::NotHost => {
+                        if code == ErrorCode::NotAllowed {
+                            self.stop_sharing();
+                        }
+                        state.notice.set(Some(notice));
+                    }
+                    // Not yet in: the server had too many passwords to check.
+                    ErrorCode::RateLimited if !self.0.link.welcomed.get() => {
+                        state.notice.set(Some(notice));
+                        self.join_again_soon();
+                    }
+                    ErrorCode::RoomFull
+                    | ErrorCode::Version
+                    | ErrorCode::BadName
+                    | ErrorCode::AlreadyJoined
+                    | ErrorCode::RoomLocked
+                    | ErrorCode::TooManyRooms
+                    | ErrorCode::Unavailable => {
+                        self.release();
+                        state.stage.set(Stage::Refused(notice));
+                    }
+                    // Removed during the call, or kept out when coming back.
+                    ErrorCode::Removed => {
+                        let during_the_call = self.me().is_some();
+                        self.release();
+                        state.stage.set(match during_the_call {
+                            true => Stage::Removed,
+                            false => Stage::Refused(notice),
+                        });
+                    }
+                    _ => warn(&format!("moim: the server refused a message ({code:?}): {message}")),
                 }
-                // Not yet in: the server had too many passwords to check.
-                ErrorCode::RateLimited if !self.0.link.welcomed.get() => {
-                    state.notice.set(Some(sentence(&message)));
-                    self.join_again_soon();
-                }
-                ErrorCode::RoomFull
-                | ErrorCode::Version
-                | ErrorCode::BadName
-                | ErrorCode::AlreadyJoined
-                | ErrorCode::RoomLocked
-                | ErrorCode::TooManyRooms
-                | ErrorCode::Unavailable => {
-                    self.release();
-                    state.stage.set(Stage::Refused(sentence(&message)));
-                }
-                // Removed during the call, or kept out when coming back.
-                ErrorCode::Removed => {
-                    let during_the_call = self.me().is_some();
-                    self.release();
-                    state.stage.set(match during_the_call {
-                        true => Stage::Removed,
-                        false => Stage::Refused(sentence(&message)),
-                    });
-                }
-                _ => warn(&format!("moim: the server refused a message ({code:?}): {message}")),
-            },
+            }
         }
     }
 
     /// The room wants a password (or another one): back to the prejoin
     /// form, which now has a field for it. The preview keeps running.
-    fn ask_password(&self, code: ErrorCode, message: &str) {
+    fn ask_password(&self, code: ErrorCode, notice: Notice) {
         let state = self.0.state;
         self.unlink();
         *self.0.link.password.borrow_mut() = None;
@@ -330,7 +339,7 @@ impl Call {
         }
         state.password_needed.set(true);
         state.link.set(crate::app::Link::Connecting);
-        state.notice.set(Some(sentence(message)));
+        state.notice.set(Some(notice));
         state.stage.set(Stage::Prejoin);
     }
 
@@ -469,6 +478,7 @@ impl Call {
         self.stop_sharing();
         self.stop_recording();
         self.0.left.set(true);
+        self.let_the_screen_sleep();
         self.unlink();
         for (_, peer) in self.0.peers.borrow_mut().drain() {
             peer.close();
@@ -479,17 +489,6 @@ impl Call {
         let _ = self.0.state.local.try_set(None);
         let _ = self.0.state.remotes.try_set(Vec::new());
     }
-}
-
-/// A server message as a sentence: capital first letter, full stop.
-fn sentence(message: &str) -> String {
-    let mut chars = message.trim().chars();
-    let Some(first) = chars.next() else { return String::new() };
-    let mut out: String = first.to_uppercase().chain(chars).collect();
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
 }
 
 fn upgrade(weak: &Weak<Inner>) -> Option<Call> {

@@ -5,7 +5,7 @@
 //! camera still joins with sound.
 
 use super::js_object;
-use crate::app::Device;
+use crate::app::{Device, Notice};
 use serde_json::json;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -14,23 +14,32 @@ use web_sys::{
     MediaStreamTrack,
 };
 
-/// Why camera or microphone could not be used, in words a person can act on.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why camera or microphone could not be used; the page words it
+/// ([`Notice`]) so a person can act on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MediaError {
-    #[error("moim may not use your camera and microphone: permission was denied. Allow them in your browser's address bar and reload the page, or join without them to watch and listen.")]
     Denied,
-    #[error("No camera or microphone was found. You can still join to watch and listen.")]
     NotFound,
-    #[error("Your camera or microphone is in use by another program, or failed to start. Close the other program and reload, or join without them.")]
     InUse,
-    #[error("This browser does not offer camera access on this page (it needs HTTPS or localhost). You can still join to watch and listen.")]
+    /// No `getUserMedia` on this page (it needs HTTPS or localhost).
     Unavailable,
-    #[error("No camera was found, so you join with sound only.")]
     NoCamera,
-    #[error("No microphone was found, so you join with video only.")]
     NoMic,
-    #[error("The camera or microphone could not be started ({0}). You can still join to watch and listen.")]
     Other(String),
+}
+
+impl From<MediaError> for Notice {
+    fn from(err: MediaError) -> Self {
+        match err {
+            MediaError::Denied => Notice::MediaDenied,
+            MediaError::NotFound => Notice::NoDevices,
+            MediaError::InUse => Notice::DeviceBusy,
+            MediaError::Unavailable => Notice::InsecurePage,
+            MediaError::NoCamera => Notice::NoCamera,
+            MediaError::NoMic => Notice::NoMic,
+            MediaError::Other(why) => Notice::MediaFailed(why),
+        }
+    }
 }
 
 impl MediaError {
@@ -127,14 +136,22 @@ pub async fn capture_one(kind: Kind, device: Option<&str>) -> Result<MediaStream
 }
 
 /// Why no screen could be shared.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScreenError {
-    #[error("Screen sharing was cancelled.")]
+    /// The person closed the picker: nothing to tell them.
     Cancelled,
-    #[error("This browser cannot share a screen here.")]
     Unavailable,
-    #[error("The screen could not be shared ({0}).")]
     Other(String),
+}
+
+impl ScreenError {
+    pub fn notice(self) -> Option<Notice> {
+        match self {
+            Self::Cancelled => None,
+            Self::Unavailable => Some(Notice::ShareUnavailable),
+            Self::Other(why) => Some(Notice::ShareFailed(why)),
+        }
+    }
 }
 
 /// Asks the browser for a screen, window or tab, with its sound when the
@@ -153,30 +170,79 @@ pub async fn capture_screen() -> Result<MediaStream, ScreenError> {
     Ok(JsFuture::from(promise).await.map_err(classify)?.unchecked_into())
 }
 
-/// The cameras and microphones the browser lists (with labels once access is granted).
-pub async fn list() -> (Vec<Device>, Vec<Device>) {
+/// The devices the browser lists, by kind.
+#[derive(Default)]
+pub struct Devices {
+    pub cameras: Vec<Device>,
+    pub mics: Vec<Device>,
+    /// Empty where the browser cannot route sound (`setSinkId`).
+    pub speakers: Vec<Device>,
+}
+
+/// The cameras, microphones and speakers the browser lists (labelled once
+/// access is granted; the page names unlabelled ones by number).
+pub async fn list() -> Devices {
+    let mut found = Devices::default();
     let Ok(promise) = devices().and_then(|d| d.enumerate_devices().map_err(MediaError::from_js)) else {
-        return (Vec::new(), Vec::new());
+        return found;
     };
-    let Ok(infos) = JsFuture::from(promise).await else { return (Vec::new(), Vec::new()) };
-    let (mut cameras, mut mics) = (Vec::new(), Vec::new());
+    let Ok(infos) = JsFuture::from(promise).await else { return found };
+    let can_route = can_route_sound();
     for info in js_sys::Array::from(&infos).iter() {
         let Ok(info) = info.dyn_into::<MediaDeviceInfo>() else { continue };
         let list = match info.kind() {
-            MediaDeviceKind::Videoinput => &mut cameras,
-            MediaDeviceKind::Audioinput => &mut mics,
+            MediaDeviceKind::Videoinput => &mut found.cameras,
+            MediaDeviceKind::Audioinput => &mut found.mics,
+            MediaDeviceKind::Audiooutput if can_route => &mut found.speakers,
             _ => continue,
         };
         if info.device_id().is_empty() {
             continue;
         }
-        let label = match info.label() {
-            l if l.is_empty() => format!("Device {}", list.len() + 1),
-            l => l,
-        };
-        list.push(Device { id: info.device_id(), label });
+        list.push(Device { id: info.device_id(), label: info.label() });
     }
-    (cameras, mics)
+    found
+}
+
+thread_local! {
+    /// The speaker chosen in Settings; `None` is the system's default.
+    static SPEAKER: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether this browser can play into a chosen speaker.
+fn can_route_sound() -> bool {
+    let prototype = js_sys::Reflect::get(&js_sys::global(), &"HTMLMediaElement".into())
+        .and_then(|class| js_sys::Reflect::get(&class, &"prototype".into()));
+    prototype.is_ok_and(|p| js_sys::Reflect::has(&p, &"setSinkId".into()).unwrap_or(false))
+}
+
+/// Plays every remote sound into `id` from now on.
+pub fn use_speaker(id: String) {
+    SPEAKER.with(|speaker| *speaker.borrow_mut() = Some(id));
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    if let Ok(all) = document.query_selector_all("video") {
+        for i in 0..all.length() {
+            if let Some(el) = all.get(i).and_then(|n| n.dyn_into::<web_sys::HtmlMediaElement>().ok()) {
+                route_sound(&el);
+            }
+        }
+    }
+}
+
+/// Sends an element's sound to the chosen speaker (`setSinkId`, through
+/// Reflect: web-sys has it only behind its unstable APIs).
+pub fn route_sound(el: &web_sys::HtmlMediaElement) {
+    let Some(id) = SPEAKER.with(|speaker| speaker.borrow().clone()) else { return };
+    let set = js_sys::Reflect::get(el, &"setSinkId".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(set) = set {
+        if let Ok(promise) = set.call1(el, &JsValue::from_str(&id)) {
+            if let Ok(promise) = promise.dyn_into::<js_sys::Promise>() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = JsFuture::from(promise).await;
+                });
+            }
+        }
+    }
 }
 
 /// Stops every track of a stream, which turns the camera light off.

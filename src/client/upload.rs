@@ -11,6 +11,7 @@
 //! the recording goes on and is still offered for download.
 
 use super::{js_error, warn};
+use crate::app::Notice;
 use crate::protocol::{
     recording::{self, Refusal, Refused, StartRequest, Started, DURATION_HEADER},
     PeerId, RoomId,
@@ -30,8 +31,8 @@ use web_sys::{Blob, Headers, RequestInit, Response};
 pub struct Progress {
     /// Chunks the server has stored.
     pub stored: u64,
-    /// Why the upload stopped for good, in a sentence.
-    pub failed: Option<String>,
+    /// Why the upload stopped for good.
+    pub failed: Option<Notice>,
     /// Every chunk is stored and the server knows the recording stopped.
     pub done: bool,
 }
@@ -51,24 +52,22 @@ pub struct Upload {
 
 impl Upload {
     /// Asks the server for a new recording of `room`, as participant `peer`
-    /// (shown by its resume token). The error is the server's sentence.
+    /// (shown by its resume token).
     pub async fn start(
         room: RoomId,
         peer: PeerId,
         resume_token: &str,
         on_progress: impl Fn(Progress) + 'static,
-    ) -> Result<Rc<Self>, String> {
+    ) -> Result<Rc<Self>, Notice> {
         let body = StartRequest { peer, token: resume_token.to_string() };
-        let body = serde_json::to_string(&body).map_err(|e| e.to_string())?;
+        let body = serde_json::to_string(&body).map_err(|e| Notice::Network(e.to_string()))?;
         let url = recording::start_path(room);
-        let response = request("POST", &url, None, &JsValue::from_str(&body)).await.map_err(|e| e.to_string())?;
+        let response = request("POST", &url, None, &JsValue::from_str(&body)).await.map_err(Notice::Network)?;
         let text = text(&response).await;
         if !response.ok() {
-            return Err(
-                refusal(&text).map_or_else(|| format!("the server answered {}", response.status()), |r| r.message)
-            );
+            return Err(refused_notice(response.status(), &text));
         }
-        let started: Started = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let started: Started = serde_json::from_str(&text).map_err(|e| Notice::Network(e.to_string()))?;
         Ok(Rc::new(Self {
             room,
             id: started.id,
@@ -179,13 +178,16 @@ impl Upload {
     }
 
     /// What to do about a refusal: go back for a missing chunk, try again
-    /// later (the server failing), or give up with its sentence.
+    /// later (the server failing), or give up, saying why.
     fn refused(&self, status: u16, body: &str) -> Result<(), Failure> {
         let Some(refusal) = refusal(body) else {
             // No refusal of moim's (a proxy's error page, say): the server
             // failing is worth another try, anything else is not.
-            let why = format!("the server answered {status}");
-            return Err(if status >= 500 && status != 507 { Failure::Retry(why) } else { Failure::Final(why) });
+            let why = format!("HTTP {status}");
+            return Err(match status >= 500 && status != 507 {
+                true => Failure::Retry(why),
+                false => Failure::Final(Notice::Network(why)),
+            });
         };
         match refusal {
             Refusal { error: Refused::Gap, expected: Some(expected), .. } => {
@@ -193,14 +195,15 @@ impl Upload {
                 Ok(())
             }
             Refusal { error, message, .. } if error.passes() => Err(Failure::Retry(message)),
-            Refusal { message, .. } => Err(Failure::Final(message)),
+            Refusal { error, .. } => Err(Failure::Final(Notice::Recording(error))),
         }
     }
 }
 
 enum Failure {
+    /// Worth another try; the detail is for the console.
     Retry(String),
-    Final(String),
+    Final(Notice),
 }
 
 impl From<String> for Failure {
@@ -210,18 +213,21 @@ impl From<String> for Failure {
 }
 
 /// Deletes a recording of `room` with the room's host capability
-/// (`DELETE /r/<room>/recordings/<id>.webm`); the error is the server's
-/// sentence.
-pub async fn delete(room: RoomId, id: Uuid, host_token: &str) -> Result<(), String> {
-    let headers = Headers::new().map_err(|e| js_error(&e))?;
-    headers.set("authorization", &format!("Bearer {host_token}")).map_err(|e| js_error(&e))?;
+/// (`DELETE /r/<room>/recordings/<id>.webm`).
+pub async fn delete(room: RoomId, id: Uuid, host_token: &str) -> Result<(), Notice> {
+    let headers = Headers::new().map_err(|e| Notice::Network(js_error(&e)))?;
+    headers.set("authorization", &format!("Bearer {host_token}")).map_err(|e| Notice::Network(js_error(&e)))?;
     let url = recording::file_path(room, id);
-    let response = request("DELETE", &url, Some(&headers), &JsValue::NULL).await?;
+    let response = request("DELETE", &url, Some(&headers), &JsValue::NULL).await.map_err(Notice::Network)?;
     if response.ok() {
         return Ok(());
     }
-    let text = text(&response).await;
-    Err(refusal(&text).map_or_else(|| format!("the server answered {}", response.status()), |r| r.message))
+    Err(refused_notice(response.status(), &text(&response).await))
+}
+
+/// A refusal's code, or, with no refusal of moim's, the status.
+fn refused_notice(status: u16, body: &str) -> Notice {
+    refusal(body).map_or_else(|| Notice::Network(format!("HTTP {status}")), |r| Notice::Recording(r.error))
 }
 
 fn refusal(body: &str) -> Option<Refusal> {

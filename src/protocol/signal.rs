@@ -232,7 +232,9 @@ pub enum ServerMsg {
     },
 }
 
-/// Why a message was refused. The `message` beside it is for people; this is for code.
+/// Why a message was refused. The browser words the code (and its typed
+/// details) in the reader's language; the `message` beside it is English
+/// for logs and for clients that have no words of their own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

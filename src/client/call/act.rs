@@ -2,12 +2,11 @@
 //! into the call.
 
 use super::Call;
-use crate::app::Action;
+use crate::app::{Action, Notice};
 
 impl Call {
-    /// Does what a control asked. Only a chat message can be refused here;
-    /// the error is a sentence for the person.
-    pub fn act(&self, action: Action) -> Result<(), String> {
+    /// Does what a control asked. Only a chat message can be refused here.
+    pub fn act(&self, action: Action) -> Result<(), Notice> {
         match action {
             Action::Join => self.join(),
             Action::Leave => self.leave(),
@@ -15,6 +14,8 @@ impl Call {
             Action::SetVideo(on) => self.set_video(on),
             Action::UseCamera(id) => self.use_camera(id),
             Action::UseMic(id) => self.use_mic(id),
+            Action::UseSpeaker(id) => self.use_speaker(id),
+            Action::FlipCamera => self.flip_camera(),
             Action::ShareScreen => self.share_screen(),
             Action::StopSharing => self.stop_sharing(),
             Action::PlayVideo { url, name } => self.play_video(url, name, None),

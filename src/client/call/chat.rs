@@ -11,6 +11,7 @@
 //! messages, and the whole chat keeps the newest [`MAX_CHAT_HISTORY`].
 
 use super::Call;
+use crate::app::Notice;
 use crate::{
     app::ChatLine,
     protocol::{ChatMessage, PeerId, PeerMsg, HISTORY_BATCH, MAX_CHAT_CHARS, MAX_CHAT_HISTORY},
@@ -32,19 +33,19 @@ fn clock(time: f64) -> String {
 }
 
 impl Call {
-    /// Sends a chat message to everyone connected. The error is a sentence
-    /// for the person (empty, too long, not in the call yet).
-    pub fn send_chat(&self, text: String) -> Result<(), String> {
+    /// Sends a chat message to everyone connected; refused when empty,
+    /// too long, or not in the call yet.
+    pub fn send_chat(&self, text: String) -> Result<(), Notice> {
         let text = text.trim_end().to_string();
         if text.trim().is_empty() {
-            return Err("Type a message first.".into());
+            return Err(Notice::ChatEmpty);
         }
         let chars = text.chars().count();
         if chars > MAX_CHAT_CHARS {
-            return Err(crate::shared::too_long(chars));
+            return Err(Notice::ChatTooLong(chars));
         }
         let Some(from) = self.me() else {
-            return Err("Not connected to the meeting yet.".into());
+            return Err(Notice::NotConnected);
         };
         let message = ChatMessage {
             id: Uuid::new_v4(),

@@ -53,7 +53,7 @@ impl Call {
                     this.0.state.media.update(|m| m.video = true);
                     this.announce();
                 }
-                Err(err) => this.0.state.notice.set(Some(err.to_string())),
+                Err(err) => this.0.state.notice.set(Some(err.into())),
             }
         });
     }
@@ -111,7 +111,7 @@ impl Call {
         spawn_local(async move {
             match media::capture_one(kind, Some(&id)).await {
                 Ok(track) => this.put_track(kind, track),
-                Err(err) => state.notice.set(Some(err.to_string())),
+                Err(err) => state.notice.set(Some(err.into())),
             }
         });
     }
@@ -124,5 +124,24 @@ impl Call {
     /// Switches to another microphone, keeping the mute state.
     pub fn use_mic(&self, id: String) {
         self.switch(Kind::Audio, id);
+    }
+
+    /// Plays the others' sound into another speaker.
+    pub fn use_speaker(&self, id: String) {
+        self.0.state.speaker_id.set(Some(id.clone()));
+        media::use_speaker(id);
+    }
+
+    /// The next camera in the browser's list: front to back on a phone.
+    pub fn flip_camera(&self) {
+        let state = self.0.state;
+        let next = state.cameras.with_untracked(|all| {
+            let now = state.camera_id.get_untracked();
+            let at = all.iter().position(|d| Some(&d.id) == now.as_ref()).map_or(0, |i| i + 1);
+            all.get(at % all.len().max(1)).map(|d| d.id.clone())
+        });
+        if let Some(id) = next {
+            self.use_camera(id);
+        }
     }
 }

@@ -13,7 +13,7 @@
 
 use super::Call;
 use crate::{
-    app::{Direction, Transfer, TransferState},
+    app::{Direction, FileEnd, Notice, Transfer, TransferState},
     client::warn,
     protocol::{clean_file_name, file_frame_head, FileMsg, PeerId, FILE_CHUNK_BYTES, FILE_ID_BYTES, MAX_FILE_BYTES},
     shared::hex,
@@ -124,7 +124,7 @@ impl Call {
             });
         }
         if offered == 0 {
-            state.notice.set(Some("There is nobody to send the file to yet.".into()));
+            state.notice.set(Some(Notice::NobodyToSendTo));
         }
     }
 
@@ -142,7 +142,7 @@ impl Call {
 
     pub fn decline_file(&self, id: Uuid) {
         let Some(file) = self.0.files.incoming.borrow_mut().remove(&id) else { return };
-        self.set_transfer(id, TransferState::Ended("You declined it.".into()));
+        self.set_transfer(id, TransferState::Ended(FileEnd::YouDeclined));
         self.tell(file.peer, &FileMsg::Decline { id });
     }
 
@@ -155,7 +155,7 @@ impl Call {
             self.0.files.incoming.borrow_mut().remove(&id).map(|f| f.peer)
         };
         if let Some(peer) = peer {
-            self.set_transfer(id, TransferState::Ended("You cancelled it.".into()));
+            self.set_transfer(id, TransferState::Ended(FileEnd::YouCancelled));
             self.tell(peer, &FileMsg::Cancel { id });
         }
     }
@@ -227,7 +227,7 @@ impl Call {
             }
             FileMsg::Decline { .. } | FileMsg::Cancel { .. } => {
                 let who = self.name_of(from);
-                let verb = if matches!(msg, FileMsg::Decline { .. }) { "declined" } else { "cancelled" };
+                let declined = matches!(msg, FileMsg::Decline { .. });
                 let out = self.0.files.outgoing.borrow_mut().remove(&id);
                 let known = match out {
                     Some(out) if with(out.peer) => {
@@ -241,7 +241,13 @@ impl Call {
                     None => self.0.files.incoming.borrow_mut().remove(&id).is_some(),
                 };
                 if known {
-                    self.set_transfer(id, TransferState::Ended(format!("{who} {verb} it.")));
+                    self.set_transfer(
+                        id,
+                        TransferState::Ended(match declined {
+                            true => FileEnd::TheyDeclined(who),
+                            false => FileEnd::TheyCancelled(who),
+                        }),
+                    );
                 }
             }
             FileMsg::Done { sha256, .. } => self.file_done(from, id, &sha256),
@@ -253,7 +259,7 @@ impl Call {
                         id,
                         match intact {
                             true => TransferState::Delivered,
-                            false => TransferState::Ended(format!("{who}'s copy arrived damaged; send it again.")),
+                            false => TransferState::Ended(FileEnd::TheirCopyDamaged(who)),
                         },
                     );
                 }
@@ -270,7 +276,7 @@ impl Call {
         if file.received > file.size {
             drop(incoming);
             self.0.files.incoming.borrow_mut().remove(&id);
-            self.set_transfer(id, TransferState::Ended("More bytes came than the file has; it was dropped.".into()));
+            self.set_transfer(id, TransferState::Ended(FileEnd::TooManyBytes));
             return self.tell(from, &FileMsg::Cancel { id });
         }
         file.hasher.update(bytes.to_vec());
@@ -310,8 +316,7 @@ impl Call {
         self.tell(from, &FileMsg::Received { id, intact });
         if !intact {
             let who = self.name_of(from);
-            return self
-                .set_transfer(id, TransferState::Ended(format!("It arrived damaged; ask {who} to send it again.")));
+            return self.set_transfer(id, TransferState::Ended(FileEnd::ArrivedDamaged(who)));
         }
         let all = js_sys::Array::new();
         if let Some(folded) = &file.folded {
@@ -325,7 +330,7 @@ impl Call {
             id,
             match url {
                 Some(url) => TransferState::Ready(url),
-                None => TransferState::Ended(format!("{} could not be kept in this browser.", file.name)),
+                None => TransferState::Ended(FileEnd::CannotKeep(file.name.clone())),
             },
         );
     }
@@ -387,7 +392,7 @@ impl Call {
     fn lost(&self, id: Uuid, peer: PeerId) {
         self.0.files.outgoing.borrow_mut().remove(&id);
         let who = self.name_of(peer);
-        self.set_transfer(id, TransferState::Ended(format!("The connection to {who} broke; send it again.")));
+        self.set_transfer(id, TransferState::Ended(FileEnd::ConnectionBroke(who)));
     }
 
     /// A participant left: their unfinished transfers end, saying so.
@@ -399,9 +404,9 @@ impl Call {
             let was_out = self.0.files.outgoing.borrow_mut().remove(&id).inspect(|o| o.stopped.set(true)).is_some();
             let was_in = self.0.files.incoming.borrow_mut().remove(&id).is_some();
             if was_out {
-                self.set_transfer(id, TransferState::Ended(format!("{who} left before the file arrived.")));
+                self.set_transfer(id, TransferState::Ended(FileEnd::LeftBeforeItArrived(who.clone())));
             } else if was_in {
-                self.set_transfer(id, TransferState::Ended(format!("{who} left before sending all of it.")));
+                self.set_transfer(id, TransferState::Ended(FileEnd::LeftBeforeSendingAll(who.clone())));
             }
         }
     }

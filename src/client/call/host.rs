@@ -6,6 +6,7 @@
 //! comes back as an error, shown as a notice.
 
 use super::Call;
+use crate::app::Notice;
 use crate::protocol::{ClientMsg, PeerId, RoomSettings, SharePolicy};
 use leptos::prelude::*;
 
@@ -39,7 +40,7 @@ impl Call {
 
     fn ask(&self, msg: ClientMsg) {
         if !(self.0.link.welcomed.get() && self.send(&msg)) {
-            self.0.state.notice.set(Some("Not connected to the server: try again in a moment.".into()));
+            self.0.state.notice.set(Some(Notice::NotConnected));
         }
     }
 
@@ -55,7 +56,7 @@ impl Call {
         state.settings.set(settings);
         if !untrack(|| state.may_share()) && self.0.shares.screen.borrow().is_some() {
             self.stop_sharing();
-            state.notice.set(Some("The host has made screen sharing host-only, so your share has stopped.".into()));
+            state.notice.set(Some(Notice::ShareMadeHostOnly));
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::Call;
 use crate::{
-    app::{RecordingStatus, SavedFile},
+    app::{Notice, RecordingStatus, SavedFile},
     client::{
         recorder::Recorder,
         upload::{Progress, Upload},
@@ -61,7 +61,7 @@ impl Call {
             Err(err) => {
                 let why = crate::client::js_error(&err);
                 warn(&format!("moim: cannot record: {why}"));
-                state.notice.set(Some(format!("This browser cannot record the meeting ({why}).")));
+                state.notice.set(Some(Notice::CannotRecord(why)));
                 return;
             }
         };
@@ -82,7 +82,7 @@ impl Call {
                 // record into nothing if this is ever reached before it.
                 let _ = state.recording.try_update(|r| {
                     if let Some(r) = r {
-                        r.problem = Some("Not saved on the server: you were not in the call yet.".into());
+                        r.problem = Some(Notice::NotInCallYet);
                     }
                 });
                 return;
@@ -91,7 +91,7 @@ impl Call {
                 let _ = state.recording.try_update(|r| {
                     if let Some(r) = r {
                         r.stored = p.stored;
-                        r.problem = p.failed.map(|why| format!("Not saved on the server: {why}"));
+                        r.problem = p.failed;
                         r.done = p.done;
                     }
                 });
@@ -111,8 +111,7 @@ impl Call {
                 Err(why) => {
                     let _ = state.recording.try_update(|r| {
                         if let Some(r) = r {
-                            r.problem =
-                                Some(format!("Not saved on the server: {}", crate::client::call::sentence(&why)));
+                            r.problem = Some(why);
                         }
                     });
                 }

@@ -7,6 +7,7 @@
 //! tracks, sound included. Only one share runs at a time: a screen or a video.
 
 use super::Call;
+use crate::app::Notice;
 use crate::client::media::Kind;
 use crate::client::{js_error, media};
 use leptos::{prelude::*, task::spawn_local};
@@ -42,7 +43,7 @@ impl Call {
         spawn_local(async move {
             let stream = match media::capture_screen().await {
                 Ok(stream) => stream,
-                Err(err) => return this.0.state.notice.set(Some(err.to_string())),
+                Err(err) => return this.0.state.notice.set(err.notice()),
             };
             if this.0.left.get() {
                 return media::stop(&stream);
@@ -80,7 +81,7 @@ impl Call {
     pub fn play_file(&self, file: web_sys::File) {
         match Url::create_object_url_with_blob(&file) {
             Ok(url) => self.play_video(url.clone(), file.name(), Some(url)),
-            Err(err) => self.0.state.notice.set(Some(format!("This file cannot be played ({}).", js_error(&err)))),
+            Err(err) => self.0.state.notice.set(Some(Notice::CannotPlay { name: None, why: js_error(&err) })),
         }
     }
 
@@ -89,7 +90,7 @@ impl Call {
     pub fn play_video(&self, url: String, name: String, owned_url: Option<String>) {
         let state = self.0.state;
         if self.0.shares.screen.borrow().is_some() {
-            state.notice.set(Some("Stop sharing first: one screen or video at a time.".into()));
+            state.notice.set(Some(Notice::OneShareAtATime));
             return;
         }
         let Some(video) = web_sys::window()
@@ -106,7 +107,7 @@ impl Call {
                 if let Some(url) = &owned_url {
                     let _ = Url::revoke_object_url(url);
                 }
-                state.notice.set(Some(format!("{name} cannot be played here ({why}).")));
+                state.notice.set(Some(Notice::CannotPlay { name: Some(name.clone()), why }));
             };
             let played = match video.play() {
                 Ok(promise) => JsFuture::from(promise).await.map(|_| ()),
