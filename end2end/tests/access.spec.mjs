@@ -12,9 +12,9 @@ test.afterEach(finish);
 const screenOf = (page, name) => page.getByRole('group', { name: `${name}'s screen`, exact: true });
 
 async function openSettings(page) {
-  const button = page.getByRole('button', { name: 'Room settings' });
-  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
-  const panel = page.getByRole('complementary', { name: 'Room settings' });
+  const button = page.getByRole('button', { name: 'People', exact: true });
+  if ((await button.getAttribute('aria-pressed')) !== 'true') await button.click();
+  const panel = page.getByRole('complementary', { name: 'People and room settings' });
   await expect(panel).toBeVisible();
   return panel;
 }

@@ -3,7 +3,7 @@
 import { test, expect } from '@playwright/test';
 import {
   newMeeting, join, tile, expectVideoAdvancing, expectLiveAudio, hydrated, finish, person, denyingBrowser, watch,
-  ownServer,
+  ownServer, more, deviceSettings,
 } from './people.mjs';
 
 test.afterEach(finish);
@@ -113,7 +113,7 @@ test('switching microphone in the call keeps the same connection', async ({ brow
   const bob = await join(browser, url, 'Bob');
   await expectVideoAdvancing(alice, 'Bob');
 
-  const picker = alice.getByRole('combobox', { name: 'Microphone' });
+  const picker = (await deviceSettings(alice)).getByRole('combobox', { name: 'Microphone' });
   const options = await picker.locator('option').evaluateAll((os) => os.map((o) => ({ value: o.value, label: o.textContent })));
   test.skip(options.length < 2, 'this browser offers only one microphone');
   const before = await alice.evaluate(() => window.__peerConnections);
@@ -212,7 +212,7 @@ test('a Join pressed while the camera opens joins once it is open, after the ear
     await bob.getByRole('button', { name: 'Join', exact: true }).click();
     await expect(bob.getByText('Joining as soon as your camera and microphone are ready')).toBeVisible();
     // The call screen shows at once; recording waits until Bob is in.
-    const record = bob.getByRole('button', { name: 'Start recording' });
+    const record = (await more(bob)).getByRole('button', { name: 'Start recording' });
     await expect(record).toBeDisabled();
 
     await expect(record).toBeEnabled({ timeout: 10_000 });

@@ -11,9 +11,9 @@ test('messages arrive with the right names, and unread ones are counted', async 
   await expect(alice.locator('.tiles > .tile:not(.self)')).toHaveCount(1);
 
   await say(alice, 'Hello Bob');
-  await expect(chatButton(bob)).toHaveAccessibleName('Chat 1 unread');
+  await expect(chatButton(bob)).toHaveAccessibleName('Chat, 1 unread');
   await say(alice, 'Are you there?');
-  await expect(chatButton(bob)).toHaveAccessibleName('Chat 2 unread');
+  await expect(chatButton(bob)).toHaveAccessibleName('Chat, 2 unread');
 
   await openChat(bob);
   await expect(chatButton(bob)).toHaveAccessibleName('Chat');

@@ -18,9 +18,12 @@ export const pageErrors = [];
 /** Browser contexts made for extra people; closed after each test. */
 const contexts = [];
 
-/** A fresh browser context (one person), closed by `finish`. */
-export async function person(browser) {
-  const context = await browser.newContext();
+/**
+ * A fresh browser context (one person), closed by `finish`; `options` are
+ * Playwright's context options (locale, viewport, colorScheme…).
+ */
+export async function person(browser, options = {}) {
+  const context = await browser.newContext(options);
   contexts.push(context);
   return context.newPage();
 }
@@ -199,7 +202,7 @@ function listening(port) {
 export const chatButton = (page) => page.getByRole('button', { name: /^Chat/ });
 
 export async function openChat(page) {
-  if ((await chatButton(page).getAttribute('aria-expanded')) !== 'true') await chatButton(page).click();
+  if ((await chatButton(page).getAttribute('aria-pressed')) !== 'true') await chatButton(page).click();
   await expect(page.getByRole('complementary', { name: 'Chat' })).toBeVisible();
 }
 
@@ -214,4 +217,21 @@ export async function lines(page) {
   return page.locator('.chat-line').evaluateAll((ls) =>
     ls.map((l) => [l.querySelector('.who').textContent, l.querySelector('.text').textContent]),
   );
+}
+
+/** Opens the call bar's More menu (unless open) and returns it. */
+export async function more(page) {
+  const button = page.getByRole('button', { name: 'More', exact: true });
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+  const menu = page.getByRole('group', { name: 'More', exact: true });
+  await expect(menu).toBeVisible();
+  return menu;
+}
+
+/** Opens the Settings dialog from the More menu and returns it. */
+export async function deviceSettings(page) {
+  await (await more(page)).getByRole('button', { name: 'Settings', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Settings' });
+  await expect(dialog).toBeVisible();
+  return dialog;
 }

@@ -3,7 +3,7 @@
 import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import {
-  newMeeting, join, finish, aliceAndBob, person, denyingBrowser, tile, expectVideoAdvancing, expectLiveAudio, ownServer,
+  newMeeting, join, finish, aliceAndBob, person, denyingBrowser, tile, expectVideoAdvancing, expectLiveAudio, ownServer, more,
 } from './people.mjs';
 
 test.afterEach(finish);
@@ -34,13 +34,13 @@ test('a recording shows REC to everyone, is offered for download and plays', asy
   const url = await newMeeting(page);
   const { alice, bob } = await aliceAndBob(browser, url);
 
-  await alice.getByRole('button', { name: 'Start recording' }).click();
+  await (await more(alice)).getByRole('button', { name: 'Start recording' }).click();
   await expect(recBadge(bob)).toHaveAccessibleName('Alice is recording this meeting');
   await expect(recBadge(alice)).toHaveAccessibleName('You are recording this meeting');
   await expect(alice.getByRole('region', { name: 'Your recording' })).toContainText('Recording 0:0');
   await alice.waitForTimeout(4_500);
   if (process.env.SCREENSHOTS) await alice.screenshot({ path: '../docs/recording.png' });
-  await alice.getByRole('button', { name: 'Stop recording' }).click();
+  await (await more(alice)).getByRole('button', { name: 'Stop recording' }).click();
   await expect(recBadge(bob)).toHaveCount(0);
   await expect(recBadge(alice)).toHaveCount(0);
 
@@ -94,7 +94,7 @@ test('a recording shows REC to everyone, is offered for download and plays', asy
 test('a tab closed while recording leaves a recording on the server that plays', async ({ browser, page }) => {
   const url = await newMeeting(page);
   const { alice, bob } = await aliceAndBob(browser, url);
-  await alice.getByRole('button', { name: 'Start recording' }).click();
+  await (await more(alice)).getByRole('button', { name: 'Start recording' }).click();
   await expect(recBadge(bob)).toBeVisible();
   await alice.waitForTimeout(5_500);
   // Closed with no warning: whatever was in flight is cut off.
@@ -117,10 +117,10 @@ test('someone without camera or microphone can record the others', async ({ brow
   const other = await denyingBrowser();
   try {
     const watcher = await join(other, url, 'Control room');
-    await watcher.getByRole('button', { name: 'Start recording' }).click();
+    await (await more(watcher)).getByRole('button', { name: 'Start recording' }).click();
     await expect(recBadge(camera)).toHaveAccessibleName('Control room is recording this meeting');
     await watcher.waitForTimeout(3_500);
-    await watcher.getByRole('button', { name: 'Stop recording' }).click();
+    await (await more(watcher)).getByRole('button', { name: 'Stop recording' }).click();
     const bar = watcher.getByRole('region', { name: 'Your recording' });
     await expect(bar).toContainText('Saved on the server.');
     await camera.goto(`${url}/recordings`);
@@ -176,7 +176,7 @@ test('a video file played into the call reaches the others as a live tile, until
   const clip = await makeClip(alice, 6);
   await alice.getByLabel('Video to play into the call').setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: clip });
   await expect(alice.getByText('You are playing clip.webm into the call')).toBeVisible();
-  await expect(alice.getByRole('button', { name: 'Play a video' })).toBeDisabled();
+  await expect((await more(alice)).getByRole('button', { name: 'Play a video' })).toBeDisabled();
   const shown = tile(bob, "Alice's screen");
   await expect(shown).toBeVisible();
   await expectVideoAdvancing(bob, "Alice's screen");
@@ -184,7 +184,7 @@ test('a video file played into the call reaches the others as a live tile, until
   // The end of the video ends the share, for everyone.
   await expect(shown).toBeHidden({ timeout: 15_000 });
   await expect(alice.getByText('You are playing clip.webm into the call')).toHaveCount(0);
-  await expect(alice.getByRole('button', { name: 'Play a video' })).toBeEnabled();
+  await expect((await more(alice)).getByRole('button', { name: 'Play a video' })).toBeEnabled();
 });
 
 test('an upload cut off by a server restart catches up, and the stored recording is whole', async ({ browser }) => {
@@ -193,7 +193,7 @@ test('an upload cut off by a server restart catches up, and the stored recording
   try {
     const url = await server.newRoom();
     const alice = await join(browser, url, 'Alice');
-    await alice.getByRole('button', { name: 'Start recording' }).click();
+    await (await more(alice)).getByRole('button', { name: 'Start recording' }).click();
     const bar = alice.getByRole('region', { name: 'Your recording' });
     await expect(bar).toContainText(/Saved on the server: 2 of/);
     await server.stop('SIGKILL');
@@ -201,7 +201,7 @@ test('an upload cut off by a server restart catches up, and the stored recording
     await server.start();
     // Everything recorded meanwhile goes up once the server is back.
     await expect(bar).toContainText(/Saved on the server: ([7-9]|\d\d) of/, { timeout: 30_000 });
-    await alice.getByRole('button', { name: 'Stop recording' }).click();
+    await (await more(alice)).getByRole('button', { name: 'Stop recording' }).click();
     await expect(bar).toContainText('Saved on the server.', { timeout: 20_000 });
     const seconds = Number((await bar.getByRole('status').textContent()).match(/(\d+):(\d\d)/).slice(1).reduce((m, s) => m * 60 + Number(s), 0));
 
