@@ -1,4 +1,4 @@
-//! Generates the `i18n` module (src/app/i18n.rs includes it) from
+//! Generates the `i18n` module (src/lib.rs includes it) from
 //! `locales/en.json` and `locales/ko.json`: a key missing from one of them,
 //! or an interpolation named differently, fails the build.
 

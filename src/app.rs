@@ -17,7 +17,7 @@ mod settings;
 mod state;
 mod tile;
 
-use crate::tr;
+use crate::t;
 use client_files::ClientFiles;
 // `Locale::as_str`.
 use leptos::prelude::*;
@@ -136,8 +136,8 @@ pub fn App() -> impl IntoView {
 fn NotFound() -> impl IntoView {
     view! {
         <main class="page narrow">
-            <h1>{move || tr!(not_found)}</h1>
-            <p><a href="/">{move || tr!(go_home)}</a></p>
+            <h1>{t!(not_found)}</h1>
+            <p><a href="/">{t!(go_home)}</a></p>
         </main>
     }
 }

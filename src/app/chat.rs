@@ -6,7 +6,7 @@
 
 use super::{notice::too_long, state::CallState, Action, CallHandle, ChatLine, Notice};
 use crate::protocol::MAX_CHAT_CHARS;
-use crate::tr;
+use crate::{t, tr};
 use leptos::{either::Either, prelude::*};
 
 /// Splits text into plain parts and http(s) links.
@@ -74,8 +74,8 @@ pub fn ChatPanel(state: CallState, call: CallHandle) -> impl IntoView {
     };
     let length = move || draft.with(|d| d.chars().count());
     view! {
-        <aside class="chat" aria-label=move || tr!(chat)>
-            <h2>{move || tr!(chat)}</h2>
+        <aside class="chat" aria-label=t!(chat)>
+            <h2>{t!(chat)}</h2>
             <ol class="chat-lines" aria-live="polite">
                 <For each=move || state.chat.get() key=|line| line.message.id let:line>
                     <Line line/>
@@ -83,14 +83,14 @@ pub fn ChatPanel(state: CallState, call: CallHandle) -> impl IntoView {
             </ol>
             <form class="chat-form" on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <textarea
-                    aria-label=move || tr!(message)
+                    aria-label=t!(message)
                     rows="2"
-                    placeholder=move || tr!(message_everyone)
+                    placeholder=t!(message_everyone)
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                     on:keydown=on_key
                 ></textarea>
-                <button type="submit">{move || tr!(send)}</button>
+                <button type="submit">{t!(send)}</button>
             </form>
             <Show when=move || { length() > MAX_CHAT_CHARS }>
                 <p class="error" role="alert">{move || too_long(length())}</p>

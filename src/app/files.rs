@@ -7,7 +7,7 @@ use super::{
     Action, CallHandle,
 };
 use crate::shared::size;
-use crate::tr;
+use crate::{t, tr};
 use leptos::prelude::*;
 
 /// What a file button looks like and when it may be used.
@@ -61,7 +61,7 @@ pub fn Transfers(state: CallState, call: CallHandle) -> impl IntoView {
     let transfers = state.transfers;
     view! {
         <Show when=move || transfers.with(|all| !all.is_empty())>
-            <section class="transfers" aria-label=move || tr!(file_transfers)>
+            <section class="transfers" aria-label=t!(file_transfers)>
                 <For each=move || transfers.get() key=|t| t.id let:transfer>
                     <TransferRow transfer call/>
                 </For>
@@ -102,8 +102,8 @@ fn TransferRow(transfer: Transfer, call: CallHandle) -> impl IntoView {
             <progress aria-label=label max=total.max(1).to_string() value=move || moved.get().to_string()></progress>
             <span class="status" role="status">{status}</span>
             <Show when=move || state.get() == TransferState::Asked>
-                <button class="control small" on:click=move |_| _ = call.act(Action::AcceptFile(id))>{move || tr!(accept)}</button>
-                <button class="control small" on:click=move |_| _ = call.act(Action::DeclineFile(id))>{move || tr!(decline)}</button>
+                <button class="control small" on:click=move |_| _ = call.act(Action::AcceptFile(id))>{t!(accept)}</button>
+                <button class="control small" on:click=move |_| _ = call.act(Action::DeclineFile(id))>{t!(decline)}</button>
             </Show>
             {
                 let name = name.clone();
@@ -118,7 +118,7 @@ fn TransferRow(transfer: Transfer, call: CallHandle) -> impl IntoView {
                 }
             }
             <Show when=open>
-                <button class="control small" on:click=move |_| _ = call.act(Action::CancelFile(id))>{move || tr!(cancel)}</button>
+                <button class="control small" on:click=move |_| _ = call.act(Action::CancelFile(id))>{t!(cancel)}</button>
             </Show>
             <Show when=move || !open()>
                 <button

@@ -2,7 +2,7 @@
 //! (`POST /new`, `GET /join`), so they work before the WebAssembly has loaded.
 
 use super::lang::LanguageSwitch;
-use crate::tr;
+use crate::t;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -14,26 +14,26 @@ pub fn HomePage() -> impl IntoView {
         <main class="page narrow home">
             <div class="corner"><LanguageSwitch/></div>
             <h1 class="brand">"moim"</h1>
-            <p class="lead">{move || tr!(home_lead)}</p>
+            <p class="lead">{t!(home_lead)}</p>
             <form method="post" action="/new">
-                <button type="submit" class="primary big">{move || tr!(new_meeting)}</button>
+                <button type="submit" class="primary big">{t!(new_meeting)}</button>
             </form>
             <form method="get" action="/join" class="join-link">
-                <label for="link">{move || tr!(link_or_code)}</label>
+                <label for="link">{t!(link_or_code)}</label>
                 <div class="row">
                     <input
                         id="link"
                         name="link"
                         required
                         autocomplete="off"
-                        placeholder=move || tr!(link_placeholder)
+                        placeholder=t!(link_placeholder)
                         aria-invalid=move || bad_link().to_string()
                         aria-describedby="link-error"
                     />
-                    <button type="submit">{move || tr!(join)}</button>
+                    <button type="submit">{t!(join)}</button>
                 </div>
                 <Show when=bad_link>
-                    <p id="link-error" class="error" role="alert">{move || tr!(bad_link)}</p>
+                    <p id="link-error" class="error" role="alert">{t!(bad_link)}</p>
                 </Show>
             </form>
         </main>

@@ -14,13 +14,14 @@ use super::{
     files::{file_button, FileButton, Transfers},
     icon::{Icon, Svg},
     keys,
+    lang::words,
     settings::SettingsPanel,
     state::{CallState, Link},
     tile::{bind_stream, ScreenTile, SelfTile, Tile},
     Action, CallHandle,
 };
 use crate::shared::{clock, size};
-use crate::tr;
+use crate::{t, tr};
 use leptos::prelude::*;
 
 /// The call: tiles and controls.
@@ -42,7 +43,7 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                     n => tr!(people_count, count = n),
                 }}</span>
                 <Show when=move || settings.with(|s| s.locked)>
-                    <span class="tag">{move || tr!(locked)}</span>
+                    <span class="tag">{t!(locked)}</span>
                 </Show>
                 <RecBadge state/>
                 <span class="copied" role="status">{move || state.copied.get().then(|| tr!(link_copied))}</span>
@@ -144,7 +145,7 @@ fn ControlBar(state: CallState, call: CallHandle) -> impl IntoView {
         chat_open.set(false);
     };
     view! {
-        <footer class="controls" role="toolbar" aria-label=move || tr!(call_controls)>
+        <footer class="controls" role="toolbar" aria-label=t!(call_controls)>
             <BarButton
                 icon=Signal::derive(move || if media.get().audio { Icon::Mic } else { Icon::MicOff })
                 name=Signal::derive(move || match media.get().audio {
@@ -202,7 +203,7 @@ fn ControlBar(state: CallState, call: CallHandle) -> impl IntoView {
             </BarButton>
             <BarButton
                 icon=Signal::from(Icon::People)
-                name=Signal::derive(move || tr!(people).to_string())
+                name=words(t!(people))
                 pressed=Signal::derive(move || settings_open.get())
                 on_press=Callback::new(move |()| toggle_people())
             />
@@ -216,7 +217,7 @@ fn ControlBar(state: CallState, call: CallHandle) -> impl IntoView {
             }>
                 <BarButton
                     icon=Signal::from(Icon::More)
-                    name=Signal::derive(move || tr!(more).to_string())
+                    name=words(t!(more))
                     expanded=Signal::derive(move || more_open.get())
                     on_press=Callback::new(move |()| more_open.update(|open| *open = !*open))
                 />
@@ -224,7 +225,7 @@ fn ControlBar(state: CallState, call: CallHandle) -> impl IntoView {
             </div>
             <BarButton
                 icon=Signal::from(Icon::Leave)
-                name=Signal::derive(move || tr!(leave).to_string())
+                name=words(t!(leave))
                 class="leave"
                 on_press=Callback::new(move |()| _ = call.act(Action::Leave))
             />
@@ -271,7 +272,7 @@ fn More(state: CallState, call: CallHandle) -> impl IntoView {
         <div
             class="menu"
             role="group"
-            aria-label=move || tr!(more)
+            aria-label=t!(more)
             hidden=move || !more_open.get()
         >
             // A recording is stored under this participant's place in the
@@ -292,8 +293,8 @@ fn More(state: CallState, call: CallHandle) -> impl IntoView {
             {file_button(
                 FileButton {
                     icon: Icon::File,
-                    label: Signal::derive(move || tr!(send_file)),
-                    input_label: Signal::derive(move || tr!(file_to_send)),
+                    label: Signal::derive(t!(send_file)),
+                    input_label: Signal::derive(t!(file_to_send)),
                     accept: "",
                     disabled: Signal::from(false),
                     title: Signal::from(None),
@@ -304,7 +305,7 @@ fn More(state: CallState, call: CallHandle) -> impl IntoView {
             )}
             {item(
                 Icon::Room,
-                Signal::derive(move || tr!(room_settings).to_string()),
+                words(t!(room_settings)),
                 Callback::new(move |()| {
                     state.settings_open.set(true);
                     state.chat_open.set(false);
@@ -313,18 +314,18 @@ fn More(state: CallState, call: CallHandle) -> impl IntoView {
             )}
             <a class="menu-item" href=format!("{}/recordings", room.path()) target="_blank" rel="noopener" on:click=move |_| close()>
                 <Svg icon=Icon::Recordings/>
-                <span>{move || tr!(recordings_page)}</span>
+                <span>{t!(recordings_page)}</span>
             </a>
-            {item(Icon::Link, Signal::derive(move || tr!(copy_link).to_string()), Callback::new(copy), Signal::from(false))}
+            {item(Icon::Link, words(t!(copy_link)), Callback::new(copy), Signal::from(false))}
             {item(
                 Icon::Settings,
-                Signal::derive(move || tr!(settings).to_string()),
+                words(t!(settings)),
                 Callback::new(move |()| state.devices_open.set(true)),
                 Signal::from(false),
             )}
             {item(
                 Icon::Keyboard,
-                Signal::derive(move || tr!(keyboard_shortcuts).to_string()),
+                words(t!(keyboard_shortcuts)),
                 Callback::new(move |()| state.keys_open.set(true)),
                 Signal::from(false),
             )}
@@ -337,7 +338,7 @@ fn More(state: CallState, call: CallHandle) -> impl IntoView {
 fn Shortcuts(state: CallState) -> impl IntoView {
     let row = |key: &'static str, what: fn() -> &'static str| view! { <dt><kbd>{key}</kbd></dt><dd>{what}</dd> };
     view! {
-        <Dialog open=state.keys_open title=Signal::derive(move || tr!(keyboard_shortcuts)) id="keys-title">
+        <Dialog open=state.keys_open title=Signal::derive(t!(keyboard_shortcuts)) id="keys-title">
             <dl class="keys">
                 {row("M", || tr!(key_mic))}
                 {row("V", || tr!(key_camera))}
@@ -363,7 +364,7 @@ fn ShareBar(state: CallState, call: CallHandle) -> impl IntoView {
     let playing = state.playing;
     view! {
         <div class="share-bar" role="status">
-            <video node_ref=preview class="share-preview" aria-label=move || tr!(your_shared_screen) autoplay playsinline muted=true prop:muted=true></video>
+            <video node_ref=preview class="share-preview" aria-label=t!(your_shared_screen) autoplay playsinline muted=true prop:muted=true></video>
             <span>{move || match playing.get() {
                 Some(name) => tr!(you_are_playing, name = name.as_str()),
                 None => tr!(you_are_sharing).to_string(),
@@ -371,7 +372,7 @@ fn ShareBar(state: CallState, call: CallHandle) -> impl IntoView {
             // A screen stops from the bar's share button (one control, one
             // name); a video also from here, where it is named.
             <Show when=move || playing.with(Option::is_some)>
-                <button class="control" on:click=stop>{move || tr!(stop_the_video)}</button>
+                <button class="control" on:click=stop>{t!(stop_the_video)}</button>
             </Show>
         </div>
     }
@@ -432,7 +433,7 @@ fn RecordingBar(state: CallState, call: CallHandle) -> impl IntoView {
         recording.set(None);
     };
     view! {
-        <div class="recording-bar" role="region" aria-label=move || tr!(your_recording)>
+        <div class="recording-bar" role="region" aria-label=t!(your_recording)>
             <span role="status">
                 {move || match status().running {
                     true => tr!(recording_for, time = clock(status().ms)),
@@ -450,11 +451,11 @@ fn RecordingBar(state: CallState, call: CallHandle) -> impl IntoView {
                     let (url, name) = (file.url.clone(), tr!(your_recording_lower).to_string());
                     call.act(Action::PlayVideo { url, name });
                 };
-                view! { <button class="control small" on:click=play>{move || tr!(play_into_call)}</button> }
+                view! { <button class="control small" on:click=play>{t!(play_into_call)}</button> }
             })}
-            <a href=format!("{}/recordings", room.path()) target="_blank" rel="noopener">{move || tr!(recordings_page)}</a>
+            <a href=format!("{}/recordings", room.path()) target="_blank" rel="noopener">{t!(recordings_page)}</a>
             <Show when=move || !status().running>
-                <button class="control small" aria-label=move || tr!(close_recording_bar) on:click=close>{move || tr!(close)}</button>
+                <button class="control small" aria-label=t!(close_recording_bar) on:click=close>{t!(close)}</button>
             </Show>
         </div>
     }
@@ -465,8 +466,8 @@ fn RecordingBar(state: CallState, call: CallHandle) -> impl IntoView {
 fn PlayVideo(state: CallState, call: CallHandle) -> impl IntoView {
     let button = FileButton {
         icon: Icon::Play,
-        label: Signal::derive(move || tr!(play_video)),
-        input_label: Signal::derive(move || tr!(video_to_play)),
+        label: Signal::derive(t!(play_video)),
+        input_label: Signal::derive(t!(video_to_play)),
         accept: "video/*,audio/*",
         disabled: Signal::derive(move || state.sharing.with(Option::is_some) || !state.may_share()),
         title: Signal::derive(move || (!state.may_share()).then(|| tr!(only_hosts_share_any))),

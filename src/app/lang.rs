@@ -71,6 +71,26 @@ macro_rules! tr {
     }};
 }
 
+/// [`tr!`] for a view's text or attribute, re-worded when the language
+/// changes: `{t!(join)}`, `aria-label=t!(chat)`. It is a plain function
+/// pointer, not a closure, so every such text in the app shares one
+/// compiled render path instead of one per closure type (a closure each
+/// cost the WASM 1.3 KB of brotli in all; BENCHMARKS.md).
+#[macro_export]
+macro_rules! t {
+    ($key:ident) => {{
+        fn words() -> &'static str {
+            $crate::tr!($key)
+        }
+        words as fn() -> &'static str
+    }};
+}
+
+/// A key's words as a `Signal<String>`, for components that take one.
+pub fn words(key: fn() -> &'static str) -> Signal<String> {
+    Signal::derive(move || key().to_string())
+}
+
 /// The language the server chose for this request.
 #[cfg(feature = "ssr")]
 fn first() -> Locale {
@@ -194,8 +214,8 @@ pub fn LanguageSwitch() -> impl IntoView {
     };
     view! {
         <label class="language">
-            <span class="visually-hidden">{move || tr!(language)}</span>
-            <select aria-label=move || tr!(language) on:change=change>
+            <span class="visually-hidden">{t!(language)}</span>
+            <select aria-label=t!(language) on:change=change>
                 <option value="en" selected=move || locale() == Locale::en>"English"</option>
                 <option value="ko" selected=move || locale() == Locale::ko>"한국어"</option>
             </select>

@@ -13,7 +13,7 @@ use crate::{
         RoomId,
     },
     shared::{clock, recording_file_name, size, utc},
-    tr,
+    t, tr,
 };
 use leptos::{either::EitherOf3, prelude::*};
 use leptos_meta::Title;
@@ -53,13 +53,13 @@ pub fn RecordingsPage() -> impl IntoView {
     view! {
         <Title text=move || format!("{} · moim", tr!(recordings))/>
         <main class="page recordings">
-            <h1>{move || tr!(recordings)}</h1>
-            {room.map(|room| view! { <p><a href=room.path()>{move || tr!(back_to_meeting)}</a></p> })}
-            <Suspense fallback=|| view! { <p>{move || tr!(loading)}</p> }>
+            <h1>{t!(recordings)}</h1>
+            {room.map(|room| view! { <p><a href=room.path()>{t!(back_to_meeting)}</a></p> })}
+            <Suspense fallback=|| view! { <p>{t!(loading)}</p> }>
                 {move || listing.get().map(|listing| match (listing, room) {
                     (Listing::Shown(items), Some(room)) => EitherOf3::A(view! { <List room items/> }),
                     (Listing::NeedsPassword, Some(_)) => EitherOf3::B(view! { <PasswordForm error/> }),
-                    _ => EitherOf3::C(view! { <p>{move || tr!(no_such_meeting_text)}</p> }),
+                    _ => EitherOf3::C(view! { <p>{t!(no_such_meeting_text)}</p> }),
                 })}
             </Suspense>
         </main>
@@ -69,7 +69,7 @@ pub fn RecordingsPage() -> impl IntoView {
 #[component]
 fn List(room: RoomId, items: Vec<RecordingItem>) -> impl IntoView {
     if items.is_empty() {
-        return view! { <p>{move || tr!(nothing_recorded)}</p> }.into_any();
+        return view! { <p>{t!(nothing_recorded)}</p> }.into_any();
     }
     // Server-rendered times are UTC; once the page runs, the reader's own.
     let local = RwSignal::new(false);
@@ -93,7 +93,7 @@ fn List(room: RoomId, items: Vec<RecordingItem>) -> impl IntoView {
                         {clock(item.duration_ms)}" · "{size(item.bytes)}
                         {move || (!finished).then(|| format!(" ({})", tr!(not_stopped)))}
                     </p>
-                    <a href=download download=recording_file_name(room, item.started_ms)>{move || tr!(download)}</a>
+                    <a href=download download=recording_file_name(room, item.started_ms)>{t!(download)}</a>
                     <DeleteButton room id=item.id label/>
                 </article>
             }
@@ -141,7 +141,7 @@ fn DeleteButton(room: RoomId, id: Uuid, label: Signal<String>) -> impl IntoView 
                 aria-label=move || tr!(delete_named, what = label.get())
                 on:click=delete
             >
-                {move || tr!(delete)}
+                {t!(delete)}
             </button>
         </Show>
         {move || problem.get().map(|p| view! {
@@ -162,9 +162,9 @@ enum PasswordError {
 fn PasswordForm(error: Option<PasswordError>) -> impl IntoView {
     view! {
         <form method="post" class="password-form">
-            <p>{move || tr!(recordings_need_password)}</p>
-            <label>{move || tr!(meeting_password)} <input type="password" name="password" required autofocus/></label>
-            <button type="submit">{move || tr!(show_recordings)}</button>
+            <p>{t!(recordings_need_password)}</p>
+            <label>{t!(meeting_password)} <input type="password" name="password" required autofocus/></label>
+            <button type="submit">{t!(show_recordings)}</button>
             {error.map(|e| view! {
                 <p class="notice" role="alert">{move || match e {
                     PasswordError::Wrong => tr!(err_wrong_password).to_string(),

@@ -11,7 +11,7 @@ use super::{
     Action, CallHandle,
 };
 use crate::protocol::{MediaState, RoomId, MAX_NAME_CHARS, MAX_PASSWORD_BYTES};
-use crate::tr;
+use crate::{t, tr};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -25,8 +25,8 @@ pub fn RoomPage() -> impl IntoView {
         None => Either::Right(view! {
             <main class="page narrow">
                 <Title text=move || format!("{} · moim", tr!(no_such_meeting))/>
-                <h1>{move || tr!(no_such_meeting)}</h1>
-                <p>{move || tr!(no_such_meeting_text)}" "<a href="/">{move || tr!(start_new_one)}</a></p>
+                <h1>{t!(no_such_meeting)}</h1>
+                <p>{t!(no_such_meeting_text)}" "<a href="/">{t!(start_new_one)}</a></p>
             </main>
         }),
     }
@@ -70,22 +70,22 @@ fn Room(room: RoomId) -> impl IntoView {
                 Stage::InCall => view! { <InCall state call/> }.into_any(),
                 Stage::Left => view! {
                     <section class="page narrow" aria-live="polite">
-                        <h1>{move || tr!(you_left)}</h1>
-                        <p><a href=room.path()>{move || tr!(rejoin)}</a>" · "<a href="/">{move || tr!(home)}</a></p>
+                        <h1>{t!(you_left)}</h1>
+                        <p><a href=room.path()>{t!(rejoin)}</a>" · "<a href="/">{t!(home)}</a></p>
                     </section>
                 }.into_any(),
                 Stage::Refused(why) => view! {
                     <section class="page narrow" role="alert">
-                        <h1>{move || tr!(could_not_join)}</h1>
+                        <h1>{t!(could_not_join)}</h1>
                         <p>{move || why.words()}</p>
-                        <p><a href=room.path()>{move || tr!(try_again)}</a>" · "<a href="/">{move || tr!(home)}</a></p>
+                        <p><a href=room.path()>{t!(try_again)}</a>" · "<a href="/">{t!(home)}</a></p>
                     </section>
                 }.into_any(),
                 Stage::Removed => view! {
                     <section class="page narrow" role="alert">
-                        <h1>{move || tr!(removed_title)}</h1>
-                        <p>{move || tr!(removed_text)}</p>
-                        <p><a href="/">{move || tr!(home)}</a></p>
+                        <h1>{t!(removed_title)}</h1>
+                        <p>{t!(removed_text)}</p>
+                        <p><a href="/">{t!(home)}</a></p>
                     </section>
                 }.into_any(),
             }}
@@ -114,9 +114,9 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
             // (see `early_join`), so an early click still joins.
             <form class="prejoin-form" method="get" on:submit=submit>
                 <input type="hidden" name="join" value=""/>
-                <h1>{move || tr!(join_title)}</h1>
-                <p class="room-code">{move || tr!(meeting_code)}" " <code>{room.to_string()}</code></p>
-                <label for="name">{move || tr!(your_name)}</label>
+                <h1>{t!(join_title)}</h1>
+                <p class="room-code">{t!(meeting_code)}" " <code>{room.to_string()}</code></p>
+                <label for="name">{t!(your_name)}</label>
                 <input
                     id="name"
                     name="name"
@@ -133,7 +133,7 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                 <div class="toggles">
                     <Switch
                         name="mic"
-                        label=Signal::derive(move || tr!(mic_on))
+                        label=Signal::derive(t!(mic_on))
                         initial=initial.audio
                         on=Signal::derive(move || media.get().audio)
                         usable=state.has_mic.into()
@@ -141,7 +141,7 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                     />
                     <Switch
                         name="cam"
-                        label=Signal::derive(move || tr!(camera_on))
+                        label=Signal::derive(t!(camera_on))
                         initial=initial.video
                         on=Signal::derive(move || media.get().video)
                         usable=state.has_camera.into()
@@ -150,7 +150,7 @@ fn Prejoin(state: CallState, call: CallHandle) -> impl IntoView {
                     <SettingsButton state/>
                 </div>
                 {move || notice.get().map(|notice| view! { <p class="notice" role="alert">{move || notice.words()}</p> })}
-                <button type="submit" class="primary big">{move || tr!(join)}</button>
+                <button type="submit" class="primary big">{t!(join)}</button>
             </form>
             <DeviceSettings state call/>
         </section>
@@ -169,7 +169,7 @@ fn PasswordField(state: CallState) -> impl IntoView {
         }
     });
     view! {
-        <label for="password">{move || tr!(meeting_password)}</label>
+        <label for="password">{t!(meeting_password)}</label>
         <input
             id="password"
             node_ref=input

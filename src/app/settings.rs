@@ -8,7 +8,7 @@
 
 use super::{state::CallState, Action, CallHandle, Remote};
 use crate::protocol::{SharePolicy, MAX_PASSWORD_BYTES};
-use crate::tr;
+use crate::{t, tr};
 use leptos::prelude::*;
 
 #[component]
@@ -18,18 +18,18 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
     let locked = move || settings.with(|s| s.locked);
     let host_only = move || settings.with(|s| s.share == SharePolicy::Host);
     view! {
-        <aside class="settings" aria-label=move || tr!(people_and_settings)>
-            <h2>{move || tr!(people)}</h2>
+        <aside class="settings" aria-label=t!(people_and_settings)>
+            <h2>{t!(people)}</h2>
             <ul class="people-list">
                 <li>
                     <span class="who">{move || tr!(you_named, name = state.name.get())}</span>
-                    <Show when=host><span class="tag">{move || tr!(host)}</span></Show>
+                    <Show when=host><span class="tag">{t!(host)}</span></Show>
                 </li>
                 <For each=move || state.remotes.get() key=|r| r.id let:remote>
                     <Person state call remote/>
                 </For>
             </ul>
-            <h2>{move || tr!(room_settings)}</h2>
+            <h2>{t!(room_settings)}</h2>
             <p class="settings-state" role="status">
                 {move || match (locked(), settings.with(|s| s.password)) {
                     (true, _) => tr!(room_is_locked),
@@ -37,7 +37,7 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
                     (false, false) => tr!(room_is_open),
                 }}
             </p>
-            <Show when=host fallback=|| view! { <p class="muted">{move || tr!(only_host_changes)}</p> }>
+            <Show when=host fallback=|| view! { <p class="muted">{t!(only_host_changes)}</p> }>
                 <PasswordForm state call/>
             </Show>
             <label class="switch">
@@ -50,7 +50,7 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
                         call.act(Action::Lock(on));
                     }
                 />
-                " " {move || tr!(lock_room)}
+                " " {t!(lock_room)}
             </label>
             <label class="switch">
                 <input
@@ -62,7 +62,7 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
                         call.act(Action::SetShare(share));
                     }
                 />
-                " " {move || tr!(only_hosts_share_setting)}
+                " " {t!(only_hosts_share_setting)}
             </label>
         </aside>
     }
@@ -84,7 +84,7 @@ fn PasswordForm(state: CallState, call: CallHandle) -> impl IntoView {
     };
     view! {
         <form class="password-form" on:submit=submit>
-            <label for="room-password">{move || tr!(room_password)}</label>
+            <label for="room-password">{t!(room_password)}</label>
             <div class="row">
                 <input
                     id="room-password"
@@ -95,11 +95,11 @@ fn PasswordForm(state: CallState, call: CallHandle) -> impl IntoView {
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                 />
-                <button type="submit" class="control small">{move || tr!(set_password)}</button>
+                <button type="submit" class="control small">{t!(set_password)}</button>
             </div>
             <Show when=has_password>
                 <button type="button" class="control small" on:click=move |_| _ = call.act(Action::SetPassword(String::new()))>
-                    {move || tr!(remove_password)}
+                    {t!(remove_password)}
                 </button>
             </Show>
         </form>
@@ -115,7 +115,7 @@ fn Person(state: CallState, call: CallHandle, remote: Remote) -> impl IntoView {
     view! {
         <li>
             <span class="who">{move || name.get()}</span>
-            <Show when=is_host><span class="tag">{move || tr!(host)}</span></Show>
+            <Show when=is_host><span class="tag">{t!(host)}</span></Show>
             <Show when=move || i_am_host()>
                 <span class="actions">
                     // One button that makes a host, or takes it back.
@@ -137,7 +137,7 @@ fn Person(state: CallState, call: CallHandle, remote: Remote) -> impl IntoView {
                         aria-label=move || tr!(remove_named, name = name.get())
                         on:click=move |_| _ = call.act(Action::Remove(id))
                     >
-                        {move || tr!(remove)}
+                        {t!(remove)}
                     </button>
                 </span>
             </Show>

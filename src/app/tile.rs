@@ -6,7 +6,7 @@ use super::{
 };
 use crate::protocol::MediaState;
 use crate::shared::initial;
-use crate::tr;
+use crate::{t, tr};
 use leptos::{html::Video, prelude::*};
 use wasm_bindgen::{closure::Closure, JsValue};
 use web_sys::MediaStream;
@@ -42,12 +42,12 @@ pub(super) fn bind_stream(video: NodeRef<Video>, stream: RwSignal<Option<MediaSt
 fn Badges(media: Signal<MediaState>) -> impl IntoView {
     view! {
         <Show when=move || !media.get().audio>
-            <span class="badge" role="img" aria-label=move || tr!(mic_muted) title=move || tr!(mic_muted)>
+            <span class="badge" role="img" aria-label=t!(mic_muted) title=t!(mic_muted)>
                 <Svg icon=Icon::MicOff/>
             </span>
         </Show>
         <Show when=move || !media.get().video>
-            <span class="badge" role="img" aria-label=move || tr!(camera_off) title=move || tr!(camera_off)>
+            <span class="badge" role="img" aria-label=t!(camera_off) title=t!(camera_off)>
                 <Svg icon=Icon::VideoOff/>
             </span>
         </Show>
