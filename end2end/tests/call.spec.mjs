@@ -19,10 +19,6 @@ test('two people see and hear each other', async ({ browser, page }) => {
   await expectLiveAudio(bob, 'Alice');
   // Each sees their own preview too, named as themselves.
   await expect(tile(alice, 'Alice (you)')).toBeVisible();
-
-  if (process.env.SCREENSHOTS) {
-    await alice.screenshot({ path: '../docs/two-person-call.png' });
-  }
 });
 
 test('three people each see two others', async ({ browser, page }) => {

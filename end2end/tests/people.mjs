@@ -2,7 +2,7 @@
 // browser context (own storage, own fake camera and microphone).
 import { expect, chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { get as httpsGet } from 'node:https';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as join_ } from 'node:path';
@@ -166,8 +166,9 @@ export function ownServer(port, { settings, https = false } = {}) {
         env,
         stdio: 'ignore',
       });
-      // An HTTPS server's test certificate is its own: wait for the port.
-      const up = https ? () => listening(port) : async () => (await fetch(base).catch(() => null))?.ok ?? false;
+      // An HTTPS server's test certificate is its own: ask without checking
+      // it. A port that accepts is not enough: the first page must come back.
+      const up = https ? () => answersOverTls(base) : async () => (await fetch(base).catch(() => null))?.ok ?? false;
       await expect.poll(up, { timeout: 20_000 }).toBe(true);
     },
     /** Stops it with `signal` and waits for the process to end. */
@@ -185,15 +186,15 @@ export function ownServer(port, { settings, https = false } = {}) {
   };
 }
 
-/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
-function listening(port) {
+/** Whether `base` serves its home page over HTTPS (any certificate). */
+function answersOverTls(base) {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
+    const req = httpsGet(base, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
     });
-    socket.once('error', () => resolve(false));
+    req.setTimeout(2000, () => req.destroy());
+    req.once('error', () => resolve(false));
   });
 }
 

@@ -50,6 +50,8 @@ test('on a phone held upright nothing scrolls sideways and every control is in r
   const menu = phone.getByRole('group', { name: 'More' });
   for (const item of await menu.getByRole('button').all()) await expect(item).toBeInViewport();
   await phone.keyboard.press('Escape');
+  await expect(menu).toBeHidden();
+  await focusNothing(phone);
   if (shots) await phone.screenshot({ path: '../docs/phone-call.png' });
 });
 
