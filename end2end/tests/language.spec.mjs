@@ -4,7 +4,7 @@
 // remembered; the server's refusals are worded in the reader's language.
 import { test, expect } from '@playwright/test';
 import {
-  person, hydrated, tile, watch, expectVideoAdvancing, finish, ownServer, lines,
+  person, join, hydrated, tile, watch, expectVideoAdvancing, finish, ownServer, lines,
 } from './people.mjs';
 
 test.afterEach(finish);
@@ -108,16 +108,7 @@ test('the language switch in a call renames the bar at once and is remembered', 
 });
 
 /** Joins `url` as `name` in Korean, by the Korean names of the controls. */
-async function joinInKorean(browser, url, name, { admitted = true } = {}) {
-  const page = await person(browser, korean);
-  watch(page, name);
-  await page.goto(url);
-  await hydrated(page);
-  await page.getByLabel('이름').fill(name);
-  await page.getByRole('button', { name: '참여', exact: true }).click();
-  if (admitted) await expect(page.getByRole('button', { name: '나가기' })).toBeVisible();
-  return page;
-}
+const joinInKorean = (browser, url, name, options = {}) => join(browser, url, name, { ...options, korean: true });
 
 test('a whole call in Korean: join, mute, share, chat, leave', async ({ browser, request }) => {
   const room = await newRoom(request);

@@ -58,18 +58,27 @@ export function watch(page, name) {
   });
 }
 
+/** The prejoin form's and the bar's names, in each language moim speaks. */
+const WORDS = {
+  en: { name: 'Your name', join: 'Join', leave: 'Leave' },
+  ko: { name: '이름', join: '참여', leave: '나가기' },
+};
+
 /**
  * A person in their own browser context who opens `url` and joins as
  * `name`; with `admitted: false` it only presses Join (the room may refuse).
+ * With `korean: true` the browser asks for Korean, and the controls are
+ * found by their Korean names.
  */
-export async function join(browser, url, name, { page, admitted = true } = {}) {
-  if (!page) page = await person(browser);
+export async function join(browser, url, name, { page, admitted = true, korean = false } = {}) {
+  if (!page) page = await person(browser, korean ? { locale: 'ko-KR' } : {});
+  const words = WORDS[korean ? 'ko' : 'en'];
   watch(page, name);
   await page.goto(url);
   await hydrated(page);
-  await page.getByLabel('Your name').fill(name);
-  await page.getByRole('button', { name: 'Join', exact: true }).click();
-  if (admitted) await expect(page.getByRole('button', { name: 'Leave' })).toBeVisible();
+  await page.getByLabel(words.name).fill(name);
+  await page.getByRole('button', { name: words.join, exact: true }).click();
+  if (admitted) await expect(page.getByRole('button', { name: words.leave })).toBeVisible();
   return page;
 }
 

@@ -45,6 +45,18 @@ test('on a phone held upright nothing scrolls sideways and every control is in r
   expect(Math.abs(mine.x - theirs.x)).toBeLessThan(2);
   expect(mine.y).not.toBe(theirs.y);
 
+  // A narrower phone (360 px) still has the bar in one row, on screen.
+  await phone.setViewportSize({ width: 360, height: 740 });
+  const narrow = new Set();
+  for (const button of buttons) {
+    const box = await button.boundingBox();
+    expect(box.x + box.width).toBeLessThanOrEqual(360);
+    narrow.add(Math.round(box.y));
+  }
+  expect(narrow.size, 'the bar is one row at 360 px').toBe(1);
+  expect(await phone.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+  await phone.setViewportSize({ width: 390, height: 844 });
+
   // The More menu opens within the screen too.
   await bar.getByRole('button', { name: 'More', exact: true }).click();
   const menu = phone.getByRole('group', { name: 'More' });
