@@ -19,8 +19,8 @@ mod tile;
 
 use crate::t;
 use client_files::ClientFiles;
-// `Locale::as_str`.
 use leptos::prelude::*;
+// `Locale::as_str`.
 use leptos_i18n::Locale as _;
 use leptos_meta::{provide_meta_context, Html, MetaTags, Title};
 use leptos_router::{

@@ -138,8 +138,8 @@
 #![recursion_limit = "256"]
 
 pub mod app;
-// The `i18n` module that build.rs makes from locales/*.json: `Locale`,
-// `use_i18n`, `t!`, `I18nContextProvider`.
+// The `i18n` module that build.rs makes from locales/*.json: `Locale` and
+// `td_string!`, which `tr!` (app/lang.rs) words every key with.
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 pub mod protocol;
 pub mod shared;

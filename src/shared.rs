@@ -13,23 +13,41 @@ pub fn recording_file_name(room: RoomId, started_ms: u64) -> String {
     format!("moim-{short}-{date}-{}.webm", time.replace(':', ""))
 }
 
+/// A moment in UTC, in calendar numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Utc {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+}
+
+impl Utc {
+    /// The calendar moment of `ms` milliseconds since the Unix epoch.
+    pub fn at(ms: u64) -> Self {
+        let secs = ms / 1000;
+        let days = (secs / 86_400) as i64;
+        // Days since 1970-01-01 to a civil date, in 400-year eras of 146,097
+        // days starting on 0000-03-01 (so leap days fall at the end of a year).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z.rem_euclid(146_097);
+        let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let mp = (5 * day_of_year + 2) / 153;
+        let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+        let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        let (hour, minute) = (((secs % 86_400) / 3600) as u32, ((secs % 3600) / 60) as u32);
+        Self { year, month, day, hour, minute }
+    }
+}
+
 /// `YYYY-MM-DD` and `HH:MM` in UTC for milliseconds since the Unix epoch.
 pub fn utc(ms: u64) -> (String, String) {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Days since 1970-01-01 to a civil date, in 400-year eras of 146,097
-    // days starting on 0000-03-01 (so leap days fall at the end of a year).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (format!("{year:04}-{month:02}-{day:02}"), format!("{h:02}:{m:02}"))
+    let Utc { year, month, day, hour, minute } = Utc::at(ms);
+    (format!("{year:04}-{month:02}-{day:02}"), format!("{hour:02}:{minute:02}"))
 }
 
 /// `1:05` or `1:02:05`.

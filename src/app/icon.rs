@@ -7,11 +7,10 @@
 //!
 //! The drawings are Lucide's (https://lucide.dev), version 1.87.0 of the
 //! `lucide-static` npm package, under the ISC licence, "Copyright (c) 2026
-//! Lucide Icons and Contributors". Of those used here, `check`,
-//! `download`, `ellipsis` (Feather's `more-horizontal`), `link`,
-//! `square` and `x` derive from Feather: MIT licence, "Copyright (c)
-//! 2013-present Cole Bemis". Both licence texts, as the package ships them,
-//! are in `public/icons-LICENSE.txt`.
+//! Lucide Icons and Contributors". Of those used here, `ellipsis`
+//! (Feather's `more-horizontal`), `link` and `x` derive from Feather: MIT
+//! licence, "Copyright (c) 2013-present Cole Bemis". Both licence texts, as
+//! the package ships them, are in `public/icons-LICENSE.txt`.
 //!
 //! Each string is the icon's elements minus what every Lucide icon shares
 //! (`fill="none" stroke="currentColor" stroke-width="2"
@@ -42,8 +41,6 @@ pub enum Icon {
     Chat,
     /// Participants panel. Lucide `users`.
     People,
-    /// Raise or lower a hand. Lucide `hand`.
-    Hand,
     /// More actions. Lucide `ellipsis`.
     More,
     /// Leave the call. Lucide `phone-off`.
@@ -52,8 +49,6 @@ pub enum Icon {
     Settings,
     /// Start recording. Lucide `circle-dot`.
     Record,
-    /// Stop recording. Lucide `square`.
-    StopRecord,
     /// Play a recording. Lucide `film`.
     Play,
     /// Send a file. Lucide `paperclip`.
@@ -70,12 +65,6 @@ pub enum Icon {
     Close,
     /// Keyboard shortcuts. Lucide `keyboard`.
     Keyboard,
-    /// Language choice. Lucide `languages`.
-    Language,
-    /// Download. Lucide `download`.
-    Download,
-    /// Done, or the chosen item. Lucide `check`.
-    Check,
 }
 
 impl Icon {
@@ -106,9 +95,6 @@ impl Icon {
             Icon::People => {
                 r#"<path d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2M16 3.128a4 4 0 0 1 0 7.744M22 21v-2a4 4 0 0 0-3-3.87"/><circle cx="9" cy="7" r="4"/>"#
             }
-            Icon::Hand => {
-                r#"<path d="M18 11V6a2 2 0 0 0-2-2 2 2 0 0 0-2 2M14 10V4a2 2 0 0 0-2-2 2 2 0 0 0-2 2v2M10 10.5V6a2 2 0 0 0-2-2 2 2 0 0 0-2 2v8M18 8a2 2 0 1 1 4 0v6a8 8 0 0 1-8 8h-2c-2.8 0-4.5-.86-5.99-2.34l-3.6-3.6a2 2 0 0 1 2.83-2.82L7 15"/>"#
-            }
             Icon::More => {
                 r#"<circle cx="12" cy="12" r="1"/><circle cx="19" cy="12" r="1"/><circle cx="5" cy="12" r="1"/>"#
             }
@@ -119,7 +105,6 @@ impl Icon {
                 r#"<path d="M9.671 4.136a2.34 2.34 0 0 1 4.659 0 2.34 2.34 0 0 0 3.319 1.915 2.34 2.34 0 0 1 2.33 4.033 2.34 2.34 0 0 0 0 3.831 2.34 2.34 0 0 1-2.33 4.033 2.34 2.34 0 0 0-3.319 1.915 2.34 2.34 0 0 1-4.659 0 2.34 2.34 0 0 0-3.32-1.915 2.34 2.34 0 0 1-2.33-4.033 2.34 2.34 0 0 0 0-3.831A2.34 2.34 0 0 1 6.35 6.051a2.34 2.34 0 0 0 3.319-1.915"/><circle cx="12" cy="12" r="3"/>"#
             }
             Icon::Record => r#"<circle cx="12" cy="12" r="1"/><circle cx="12" cy="12" r="10"/>"#,
-            Icon::StopRecord => r#"<rect width="18" height="18" x="3" y="3" rx="2"/>"#,
             Icon::Play => {
                 r#"<path d="M7 3v18M3 7.5h4M3 12h18M3 16.5h4M17 3v18M17 7.5h4M17 16.5h4"/><rect width="18" height="18" x="3" y="3" rx="2"/>"#
             }
@@ -142,9 +127,6 @@ impl Icon {
             Icon::Keyboard => {
                 r#"<path d="M10 8h.01M12 12h.01M14 8h.01M16 12h.01M18 8h.01M6 8h.01M7 16h10M8 12h.01"/><rect width="20" height="16" x="2" y="4" rx="2"/>"#
             }
-            Icon::Language => r#"<path d="m5 8 6 6M4 14l6-6 2-3M2 5h12M7 2h1M22 22l-5-10-5 10M14 18h6"/>"#,
-            Icon::Download => r#"<path d="M12 15V3M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4M7 10l5 5 5-5"/>"#,
-            Icon::Check => r#"<path d="M20 6 9 17l-5-5"/>"#,
         }
     }
 }
@@ -167,7 +149,7 @@ pub fn Svg(icon: Icon) -> impl IntoView {
 mod tests {
     use super::Icon;
 
-    const ALL: [Icon; 25] = [
+    const ALL: [Icon; 20] = [
         Icon::Mic,
         Icon::MicOff,
         Icon::Video,
@@ -176,12 +158,10 @@ mod tests {
         Icon::StopShare,
         Icon::Chat,
         Icon::People,
-        Icon::Hand,
         Icon::More,
         Icon::Leave,
         Icon::Settings,
         Icon::Record,
-        Icon::StopRecord,
         Icon::Play,
         Icon::File,
         Icon::Room,
@@ -190,9 +170,6 @@ mod tests {
         Icon::FlipCamera,
         Icon::Close,
         Icon::Keyboard,
-        Icon::Language,
-        Icon::Download,
-        Icon::Check,
     ];
 
     #[test]

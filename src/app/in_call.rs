@@ -135,11 +135,6 @@ fn BarButton(
 fn ControlBar(state: CallState, call: CallHandle) -> impl IntoView {
     let CallState { media, has_mic, has_camera, sharing, chat_open, settings_open, unread, more_open, .. } = state;
     let share_blocked = move || !state.may_share();
-    let toggle_chat = move || {
-        chat_open.update(|open| *open = !*open);
-        settings_open.set(false);
-        unread.set(0);
-    };
     let toggle_people = move || {
         settings_open.update(|open| *open = !*open);
         chat_open.set(false);
@@ -195,7 +190,7 @@ fn ControlBar(state: CallState, call: CallHandle) -> impl IntoView {
                 })
                 key="C"
                 pressed=Signal::derive(move || chat_open.get())
-                on_press=Callback::new(move |()| toggle_chat())
+                on_press=Callback::new(move |()| state.toggle_chat())
             >
                 <Show when=move || { unread.get() > 0 }>
                     <span class="unread" aria-hidden="true">{move || unread.get()}</span>

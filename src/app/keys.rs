@@ -68,9 +68,7 @@ pub fn listen(state: CallState, call: CallHandle) {
                 true
             }
             "KeyC" if !ev.shift_key() => {
-                state.chat_open.update(|open| *open = !*open);
-                state.settings_open.set(false);
-                state.unread.set(0);
+                state.toggle_chat();
                 true
             }
             // `?` is Shift+Slash on most layouts; by its key where it is not.

@@ -18,8 +18,8 @@
 //! from there, so hydration never shows the other language.
 
 pub use crate::i18n::Locale;
-// `as_str`, `find_locale`.
 use leptos::prelude::*;
+// `as_str`, `find_locale`.
 use leptos_i18n::Locale as _;
 
 /// The cookie that keeps a choice made in the page.
@@ -144,10 +144,7 @@ pub fn date_time(ms: u64, local: bool) -> String {
         }
     }
     let _ = local;
-    let (date, time) = crate::shared::utc(ms);
-    let number = |s: &str| s.parse::<u32>().unwrap_or(0);
-    let (year, month, day) = (number(&date[0..4]), number(&date[5..7]), number(&date[8..10]));
-    let (hour, minute) = (number(&time[0..2]), number(&time[3..5]));
+    let crate::shared::Utc { year, month, day, hour, minute } = crate::shared::Utc::at(ms);
     let twelve = if hour % 12 == 0 { 12 } else { hour % 12 };
     match locale {
         Locale::ko => {
@@ -169,7 +166,7 @@ pub fn date_time(ms: u64, local: bool) -> String {
                 "November",
                 "December",
             ];
-            let name = MONTHS[(month.max(1) as usize - 1) % 12];
+            let name = MONTHS[(month as usize + 11) % 12];
             let half = if hour < 12 { "AM" } else { "PM" };
             format!("{name} {day}, {year} at {twelve}:{minute:02} {half} UTC")
         }
@@ -213,8 +210,9 @@ pub fn LanguageSwitch() -> impl IntoView {
         }
     };
     view! {
+        // Named by aria-label: a <label> around a <select> would add the
+        // chosen option's text to the name.
         <label class="language">
-            <span class="visually-hidden">{t!(language)}</span>
             <select aria-label=t!(language) on:change=change>
                 <option value="en" selected=move || locale() == Locale::en>"English"</option>
                 <option value="ko" selected=move || locale() == Locale::ko>"한국어"</option>
@@ -226,6 +224,18 @@ pub fn LanguageSwitch() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_writes_dates_in_words_of_the_locale() {
+        let said = |locale| {
+            Owner::new().with(|| {
+                provide_with(locale);
+                date_time(1_795_740_300_000, false)
+            })
+        };
+        assert_eq!(said(Locale::ko), "2026년 11월 27일 오전 12:45 UTC");
+        assert_eq!(said(Locale::en), "November 27, 2026 at 12:45 AM UTC");
+    }
 
     #[test]
     fn a_saved_choice_then_the_browser_then_english() {

@@ -272,6 +272,14 @@ impl CallState {
         self.settings.with(|s| s.hosts.contains(&id))
     }
 
+    /// Opens or closes the chat (the bar's button and the C key); the
+    /// people panel shares its place, and what is shown is read.
+    pub fn toggle_chat(&self) {
+        self.chat_open.update(|open| *open = !*open);
+        self.settings_open.set(false);
+        self.unread.set(0);
+    }
+
     /// Whether this participant may share a screen under the room's settings.
     pub fn may_share(&self) -> bool {
         self.settings.with(|s| s.share == SharePolicy::Everyone) || self.is_host(None)
