@@ -45,6 +45,9 @@ export default defineConfig({
             '--use-fake-ui-for-media-stream',
             '--auto-select-desktop-capture-source=Entire screen',
             '--autoplay-policy=no-user-gesture-required',
+            // The forwarding unit listens on 127.0.0.1 in the tests, and
+            // Chromium leaves loopback addresses out of WebRTC without this.
+            '--allow-loopback-in-peer-connection',
           ],
         },
       },

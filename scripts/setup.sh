@@ -95,7 +95,7 @@ else
     cargo install wasm-bindgen-cli --version "$wb_version" --force "${TOOL_BUILD[@]}"
 fi
 
-# --- Debian packages: chromium, coturn, wrk, curl, openssl, a Korean font ---
+# --- Debian packages: chromium, coturn, wrk, curl, openssl, a Korean font, libssl-dev
 # fonts-nanum: headless Chromium draws Hangul with it (the Korean browser
 # tests and the README's screenshots); without it, boxes.
 apt_install() {
@@ -110,8 +110,11 @@ for package in coturn:turnserver wrk:wrk curl:curl openssl:openssl; do
   command -v "$tool" >/dev/null || missing+=("$package")
 done
 [ -d /usr/share/fonts/truetype/nanum ] || missing+=(fonts-nanum)
+# The forwarding unit's DTLS and SRTP (str0m's OpenSSL backend) build on these.
+[ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
 if [ ${#missing[@]} -eq 0 ]; then
-  say "ok: $(/usr/bin/chromium --version 2>/dev/null), coturn, wrk, curl, openssl, fonts-nanum"
+  say "ok: $(/usr/bin/chromium --version 2>/dev/null), coturn, wrk, curl, openssl, fonts-nanum, libssl-dev"
 else
   start_step apt apt_install "${missing[@]}"
 fi

@@ -10,6 +10,7 @@ pub mod media;
 pub mod peer;
 pub mod recorder;
 pub mod signaling;
+pub mod uplink;
 pub mod upload;
 
 pub use call::Call;

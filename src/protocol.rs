@@ -8,6 +8,8 @@
 //!
 //! - [`signal`]: server ⇄ browser, JSON on the signaling websocket, and
 //!   [`close`], its close codes;
+//! - [`forward`]: server ⇄ browser in a forwarded room (its connection
+//!   to the server's forwarding unit);
 //! - [`peer`]: browser ⇄ browser, on the data channels (chat, its
 //!   history, files);
 //! - [`recording`]: the bodies and codes of the recordings' HTTP API.
@@ -17,11 +19,13 @@
 //! server sends back as [`ServerMsg::Error`].
 
 pub mod close;
+pub mod forward;
 pub mod peer;
 pub mod recording;
 pub mod signal;
 
 pub use close::CloseCode;
+pub use forward::*;
 pub use peer::*;
 pub use signal::*;
 

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod config;
 mod edge;
+pub mod forward;
 mod headers;
 mod limit;
 pub mod listen;
@@ -89,6 +90,9 @@ pub struct AppState {
     pub recordings: Arc<recordings::Store>,
     /// The host names and origins this server answers for.
     pub names: Arc<edge::Names>,
+    /// The forwarding unit, unless it is turned off or its UDP port could
+    /// not be had (then every room stays a mesh).
+    pub forward: Option<forward::Forwarder>,
 }
 
 impl AppState {
@@ -98,6 +102,16 @@ impl AppState {
         let issued = self.secret.verify_resume(room, peer, token)?;
         let lifetime = self.config.resume_lifetime().as_millis() as u64;
         (now_ms.saturating_sub(issued) <= lifetime).then_some(issued)
+    }
+
+    /// How many people a room holds, and up to how many it is a mesh.
+    pub fn sizes(&self) -> rooms::Sizes {
+        let capacity = self.config.room_capacity;
+        let mesh_max = match &self.forward {
+            Some(_) if self.config.forward.mesh_max > 0 => self.config.forward.mesh_max,
+            _ => capacity,
+        };
+        rooms::Sizes { capacity, mesh_max }
     }
 
     /// Counts and logs a refused signaling message or frame.
@@ -267,12 +281,27 @@ pub async fn run(
     let mb = |n: u64| n.saturating_mul(1_000_000);
     let store = recordings::Store::open(&stored.dir, mb(stored.room_quota_mb), mb(stored.total_quota_mb));
     let rooms_opened = limit::Hourly::new(config.rooms_per_address_hour, config.rooms_per_address_hour);
+    let rooms = Arc::new(Rooms::new(access::Store::new(&config.data_dir)));
+    let forward = match config.forward.mesh_max {
+        0 => None,
+        _ => {
+            let settings = &config.forward;
+            match forward::Forwarder::start(settings.udp, &settings.announce, rooms.clone()).await {
+                Ok(unit) => Some(unit),
+                Err(err) => {
+                    tracing::error!(udp = %settings.udp, %err, "cannot open the forwarding unit's UDP port: rooms stay a mesh");
+                    None
+                }
+            }
+        }
+    };
     let state = AppState {
+        forward,
         recordings: Arc::new(store),
         leptos: Arc::new(leptos_options(&config)),
         names: Arc::new(edge::Names::new(&config)),
         secret: Arc::new(secret(&config)),
-        rooms: Arc::new(Rooms::new(access::Store::new(&config.data_dir))),
+        rooms,
         config: Arc::new(config),
         attempts: Arc::default(),
         started_ms: secret::now_ms(),

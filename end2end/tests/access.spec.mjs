@@ -131,7 +131,7 @@ test('host-only screen sharing: the button is disabled for others, a running sha
       new Promise((resolve) => {
         const ws = new WebSocket(`ws://${location.host}/ws`);
         ws.onopen = () =>
-          ws.send(JSON.stringify({ type: 'join', version: 1, room, name: 'Mallory', media: { audio: false, video: false } }));
+          ws.send(JSON.stringify({ type: 'join', version: 2, room, name: 'Mallory', media: { audio: false, video: false } }));
         ws.onmessage = (ev) => {
           const msg = JSON.parse(ev.data);
           if (msg.type === 'welcome') ws.send(JSON.stringify({ type: 'media', media: { audio: false, video: false, screen: true } }));

@@ -119,7 +119,8 @@ fn server(code: ErrorCode, retry_after_ms: Option<u64>, capacity: Option<u32>) -
         | ErrorCode::TooLarge
         | ErrorCode::Binary
         | ErrorCode::NotJoined
-        | ErrorCode::UnknownPeer => tr!(err_protocol).into(),
+        | ErrorCode::UnknownPeer
+        | ErrorCode::NotForwarded => tr!(err_protocol).into(),
     }
 }
 

@@ -13,6 +13,7 @@ mod awake;
 mod chat;
 mod devices;
 mod files;
+mod forwarded;
 mod host;
 mod link;
 mod record;
@@ -26,7 +27,7 @@ use super::{
 use crate::client::media::Kind;
 use crate::{
     app::{CallState, Connection, Notice, Remote, Stage},
-    protocol::{clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, ServerMsg},
+    protocol::{clean_name, ClientMsg, ErrorCode, PeerId, PeerInfo, RoomMode, ServerMsg},
 };
 use leptos::{prelude::*, task::spawn_local};
 use std::{
@@ -60,6 +61,8 @@ struct Inner {
     chat: chat::History,
     /// The screen wake lock while in the call (`awake.rs`).
     awake: awake::Awake,
+    /// The connection to the server in a forwarded room (`forwarded.rs`).
+    forwarded: forwarded::Forwarded,
     left: Cell<bool>,
 }
 
@@ -121,6 +124,7 @@ impl Call {
             files: files::Transfers::default(),
             chat: chat::History::default(),
             awake: awake::Awake::default(),
+            forwarded: forwarded::Forwarded::default(),
             left: Cell::new(false),
         }));
         if join_at_once {
@@ -234,9 +238,17 @@ impl Call {
                 relay_only,
                 settings,
                 host_token,
+                mode,
                 ..
             } => {
                 *self.0.link.ice_servers.borrow_mut() = ice_servers;
+                // Before `welcomed`, which opens mesh connections only in a mesh.
+                if mode == RoomMode::Mesh {
+                    self.0.forwarded.mode.set(RoomMode::Mesh);
+                    self.close_uplink();
+                } else {
+                    self.0.forwarded.mode.set(mode);
+                }
                 self.0.link.relay_only.set(relay_only);
                 state.password_needed.set(false);
                 state.me.set(Some(you));
@@ -245,6 +257,26 @@ impl Call {
                     keep_host_token(state.room, &token);
                 }
                 self.welcomed(you, resume_token, resumed, peers);
+                if mode == RoomMode::Forwarded {
+                    self.forward(!resumed);
+                }
+            }
+            ServerMsg::Mode { mode } => {
+                if mode == RoomMode::Forwarded {
+                    self.forward(false);
+                }
+            }
+            ServerMsg::ForwardAnswer { sdp } => {
+                let uplink = self.0.forwarded.uplink.borrow().clone();
+                if let Some(uplink) = uplink {
+                    uplink.answer(sdp);
+                }
+            }
+            ServerMsg::ForwardSlots { slots, audio, video } => {
+                let uplink = self.0.forwarded.uplink.borrow().clone();
+                if let Some(uplink) = uplink {
+                    uplink.slots(slots, audio, video);
+                }
             }
             ServerMsg::PeerJoined { peer } => {
                 self.0.link.confirmed.borrow_mut().insert(peer.id);
@@ -262,7 +294,9 @@ impl Call {
             ServerMsg::PeerLeft { id } => self.remove_remote(id),
             ServerMsg::Signal { from, signal } => {
                 let existing = self.0.peers.borrow().get(&from).cloned();
-                let peer = existing.or_else(|| state.remote(from).and_then(|_| self.open_peer(from, false)));
+                // A forwarded room makes no new mesh connections.
+                let opens = state.remote(from).is_some() && !self.forwarded();
+                let peer = existing.or_else(|| opens.then(|| self.open_peer(from, false)).flatten());
                 match peer {
                     Some(peer) => peer.receive(signal),
                     None => warn(&format!("moim: signal from unknown peer {from}")),
@@ -270,11 +304,16 @@ impl Call {
             }
             ServerMsg::Media { id, media } => {
                 if let Some(remote) = state.remote(id) {
+                    let shares = media.screen && !remote.media.get_untracked().screen;
                     if !media.screen {
                         // The next share arrives as a fresh track event.
                         remote.screen.set(None);
                     }
                     remote.media.set(media);
+                    if shares {
+                        // In a forwarded room, on the slot it had before.
+                        self.show_forwarded_screen(remote);
+                    }
                 }
             }
             ServerMsg::Settings { settings } => self.apply_settings(settings),
@@ -352,6 +391,7 @@ impl Call {
 
     fn remove_remote(&self, id: PeerId) {
         self.files_left(id);
+        self.forget_forwarded(id);
         self.0.link.confirmed.borrow_mut().remove(&id);
         let peer = self.0.peers.borrow_mut().remove(&id);
         if let Some(peer) = peer {
@@ -483,6 +523,7 @@ impl Call {
         for (_, peer) in self.0.peers.borrow_mut().drain() {
             peer.close();
         }
+        self.close_uplink();
         if let Some(stream) = self.0.local.stream.borrow_mut().take() {
             media::stop(&stream);
         }

@@ -146,7 +146,7 @@ pub struct Peer {
     handlers: RefCell<Vec<Listener>>,
 }
 
-fn connection(state: RtcPeerConnectionState) -> Connection {
+pub(super) fn connection(state: RtcPeerConnectionState) -> Connection {
     match state {
         RtcPeerConnectionState::Connecting => Connection::Connecting,
         RtcPeerConnectionState::Connected => Connection::Connected,
@@ -164,7 +164,7 @@ fn sdp_type(ty: RtcSdpType) -> Option<SdpType> {
 
 /// Calls a method that web-sys does not model with no arguments
 /// (`setLocalDescription()`, `restartIce()`).
-fn call0(pc: &RtcPeerConnection, method: &str) -> Result<JsValue, JsValue> {
+pub(super) fn call0(pc: &RtcPeerConnection, method: &str) -> Result<JsValue, JsValue> {
     let f: js_sys::Function = js_sys::Reflect::get(pc, &JsValue::from_str(method))?.dyn_into()?;
     f.call0(pc)
 }

@@ -3,11 +3,12 @@
 
 use super::{PeerId, RoomId};
 use super::{ProtocolError, MAX_FRAME_BYTES};
+use super::{Published, RoomMode, Slot};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape. A client that sends another
 /// version in `join` is refused with [`ErrorCode::Version`].
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// What a participant is sending right now. Shown on their tile by everyone else.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +170,9 @@ pub enum ClientMsg {
     MakeHost { id: PeerId },
     /// Host only: take another host's capability back.
     RevokeHost { id: PeerId },
+    /// In a forwarded room: an SDP offer for the one connection to the
+    /// server, with what each sending transceiver carries.
+    ForwardOffer { sdp: String, sending: Vec<Published> },
 }
 
 /// Everything the server may send to a browser.
@@ -198,7 +202,18 @@ pub enum ServerMsg {
         /// Present when you are a host: keep it to come back as one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host_token: Option<String>,
+        /// How the room's media travels now.
+        #[serde(default)]
+        mode: RoomMode,
     },
+    /// The room's media moves to another path: connect to the server's
+    /// forwarding unit (and keep the mesh until its media shows).
+    Mode { mode: RoomMode },
+    /// The answer to `forward_offer`.
+    ForwardAnswer { sdp: String },
+    /// Which receiving transceiver carries whose track, and how many of
+    /// each kind the browser should have (it offers again to add more).
+    ForwardSlots { slots: Vec<Slot>, audio: u16, video: u16 },
     /// The room's settings changed (password, lock, share policy, hosts).
     Settings { settings: RoomSettings },
     /// You were made a host; keep the token to come back as one.
@@ -280,6 +295,9 @@ pub enum ErrorCode {
     /// This address has opened too many new rooms lately; the message says
     /// so. Joining rooms that others are in still works.
     TooManyRooms,
+    /// A `forward_offer` in a room whose media is not forwarded (it moved
+    /// back to a mesh after a server restart): use the mesh.
+    NotForwarded,
     /// The server is failing; try again.
     Internal,
 }
@@ -313,6 +331,7 @@ pub(crate) const CLIENT_TYPES: &[&str] = &[
     "remove",
     "make_host",
     "revoke_host",
+    "forward_offer",
 ];
 
 impl ClientMsg {

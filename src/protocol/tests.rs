@@ -47,6 +47,13 @@ fn every_client_msg() -> Vec<ClientMsg> {
         ClientMsg::Media { media: MediaState::default() },
         ClientMsg::Ping,
         ClientMsg::Leave,
+        ClientMsg::ForwardOffer {
+            sdp: "v=0\r\n".into(),
+            sending: vec![
+                Published { mid: "0".into(), source: Source::Mic },
+                Published { mid: "1".into(), source: Source::Camera },
+            ],
+        },
     ]
 }
 
@@ -77,6 +84,14 @@ fn every_server_msg() -> Vec<ServerMsg> {
                 hosts: vec![PeerId(Uuid::from_u128(8))],
             },
             host_token: Some("cd".repeat(32)),
+            mode: RoomMode::Forwarded,
+        },
+        ServerMsg::Mode { mode: RoomMode::Forwarded },
+        ServerMsg::ForwardAnswer { sdp: "v=0\r\n".into() },
+        ServerMsg::ForwardSlots {
+            slots: vec![Slot { mid: "4".into(), peer: peer(), source: Source::Camera }],
+            audio: 1,
+            video: 2,
         },
         ServerMsg::Settings { settings: RoomSettings::default() },
         ServerMsg::HostToken { token: "cd".repeat(32) },
@@ -122,6 +137,7 @@ fn client_types_name_every_client_message() {
         ClientMsg::Remove { .. } => "remove",
         ClientMsg::MakeHost { .. } => "make_host",
         ClientMsg::RevokeHost { .. } => "revoke_host",
+        ClientMsg::ForwardOffer { .. } => "forward_offer",
     };
     let mut seen = Vec::new();
     for msg in every_client_msg() {

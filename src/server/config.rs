@@ -87,6 +87,32 @@ pub struct Config {
     pub behind_proxy: bool,
     /// Where uploaded recordings go, and how much room they may take.
     pub recordings: RecordingSettings,
+    /// The server's forwarding unit, for rooms beyond the mesh.
+    pub forward: ForwardSettings,
+}
+
+/// `[forward]` in Leptos.toml: rooms with more than `mesh_max` people send
+/// their media through the server (see `server/forward.rs`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForwardSettings {
+    /// The one UDP port every forwarded participant's media uses. Port 0
+    /// takes a free one (fine on one machine; open a fixed one in the
+    /// firewall for a deployment).
+    pub udp: SocketAddr,
+    /// The addresses browsers are told to send media to: the public
+    /// address when the server is behind NAT, or when `udp` listens on
+    /// 0.0.0.0. Empty: the address of `udp` itself.
+    pub announce: Vec<std::net::IpAddr>,
+    /// A room of up to this many people is a full mesh; one more person
+    /// moves it to the forwarding unit. 0 turns forwarding off.
+    pub mesh_max: usize,
+}
+
+impl Default for ForwardSettings {
+    fn default() -> Self {
+        Self { udp: SocketAddr::from(([127, 0, 0, 1], 0)), announce: Vec::new(), mesh_max: 4 }
+    }
 }
 
 /// `[recordings]` in Leptos.toml.
@@ -136,6 +162,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             behind_proxy: false,
             recordings: RecordingSettings::default(),
+            forward: ForwardSettings::default(),
         }
     }
 }

@@ -18,7 +18,8 @@
 
 use super::access::{Store, Stored};
 use crate::protocol::{
-    CloseCode, Encode, ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomSettings, ServerMsg, SharePolicy, Signal,
+    CloseCode, Encode, ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomMode, RoomSettings, ServerMsg, SharePolicy,
+    Signal,
 };
 // The text of a frame, as the socket's writer sends it: made from the
 // encoded String without a copy, shared by a broadcast without one, and
@@ -159,6 +160,17 @@ pub struct Admitted {
     pub settings: RoomSettings,
     /// The host capability to hand over in `welcome`.
     pub host: Option<Uuid>,
+    pub mode: RoomMode,
+}
+
+/// How many people a room holds, and up to how many it stays a mesh.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    pub capacity: usize,
+    /// A room with more people than this is forwarded by the server; with
+    /// no forwarding unit (its UDP port could not be bound) this is the
+    /// capacity, and rooms stay a mesh.
+    pub mesh_max: usize,
 }
 
 /// Why `join` was refused.
@@ -221,6 +233,11 @@ struct Room {
     /// settings are not the defaults (so that refused joins need not read
     /// the disk), until the sweep drops it (`Rooms::sweep`).
     settings: Stored,
+    /// How its media travels. A room that moved to forwarding stays
+    /// forwarded until it empties: moving back would cost everyone a
+    /// second move for a gain (lower latency) that few notice, and a room
+    /// that hovers at the threshold would move back and forth.
+    mode: RoomMode,
 }
 
 impl Room {
@@ -279,7 +296,7 @@ impl Rooms {
         if loaded.is_default() || loaded.unreadable {
             return loaded;
         }
-        self.lock().entry(room).or_insert_with(|| Room { members: Members::new(), settings: loaded }).settings.clone()
+        self.lock().entry(room).or_insert_with(|| Room { settings: loaded, ..Room::default() }).settings.clone()
     }
 
     /// Writes a room's settings as they are now, off the async threads.
@@ -296,7 +313,8 @@ impl Rooms {
     /// stay (on disk too). When the last one just left (`left`), they are
     /// kept `empty_room_days` from now (see [`Rooms::sweep`]).
     fn emptied(&self, rooms: &mut HashMap<RoomId, Room>, room_id: RoomId, left: bool) {
-        let Some(room) = rooms.get(&room_id).filter(|room| room.members.is_empty()) else { return };
+        let Some(room) = rooms.get_mut(&room_id).filter(|room| room.members.is_empty()) else { return };
+        room.mode = RoomMode::Mesh;
         if room.settings.is_default() {
             rooms.remove(&room_id);
             return;
@@ -365,6 +383,11 @@ impl Rooms {
     /// broke and the grace period has not run out.
     pub fn holds(&self, room_id: RoomId, id: PeerId) -> bool {
         self.lock().get(&room_id).is_some_and(|room| room.members.contains_key(&id))
+    }
+
+    /// How the room's media travels now.
+    pub fn mode(&self, room_id: RoomId) -> RoomMode {
+        self.lock().get(&room_id).map(|room| room.mode).unwrap_or_default()
     }
 
     /// Whether `id` is a host of the room.
@@ -494,7 +517,7 @@ impl Rooms {
         room_id: RoomId,
         info: PeerInfo,
         socket: Socket,
-        capacity: usize,
+        sizes: Sizes,
         entry: Entry,
         welcome: impl FnOnce(Admitted) -> ServerMsg,
     ) -> Result<bool, JoinError> {
@@ -502,7 +525,7 @@ impl Rooms {
         // The room's settings come with it: loaded by `settings` when they
         // are not the defaults, the defaults for a room made here.
         let room = rooms.entry(room_id).or_default();
-        let result = Self::enter(room, info, socket, capacity, entry, welcome);
+        let result = Self::enter(room, info, socket, sizes, entry, welcome);
         // A refused first comer leaves nothing behind.
         self.emptied(&mut rooms, room_id, false);
         result
@@ -512,7 +535,7 @@ impl Rooms {
         room: &mut Room,
         info: PeerInfo,
         socket: Socket,
-        capacity: usize,
+        sizes: Sizes,
         entry: Entry,
         welcome: impl FnOnce(Admitted) -> ServerMsg,
     ) -> Result<bool, JoinError> {
@@ -521,6 +544,7 @@ impl Rooms {
         if room.members.contains_key(&id) {
             let present = others(&room.members);
             let settings = room.shown();
+            let mode = room.mode;
             let members = &mut room.members;
             let member = members.get_mut(&id).expect("checked above");
             let parked = member.parked.take();
@@ -540,7 +564,8 @@ impl Rooms {
                 settings.hosts.push(id);
                 settings.hosts.sort();
             }
-            let mut fits = offer(member, encode(&welcome(Admitted { peers: present, resumed: true, settings, host })));
+            let admitted = Admitted { peers: present, resumed: true, settings, host, mode };
+            let mut fits = offer(member, encode(&welcome(admitted)));
             if let Some(Parked { mut queue, unsent }) = parked {
                 fits &= unsent.is_none_or(|frame| offer(member, frame));
                 while let Ok(outgoing) = queue.try_recv() {
@@ -559,8 +584,8 @@ impl Rooms {
             return Ok(true);
         }
         let stored = &room.settings;
-        let refused = if room.members.len() >= capacity {
-            Some(JoinError::Full(capacity))
+        let refused = if room.members.len() >= sizes.capacity {
+            Some(JoinError::Full(sizes.capacity))
         } else if entry.host.is_some() || entry.returning {
             None
         } else if stored.locked {
@@ -583,10 +608,17 @@ impl Rooms {
             settings.hosts.push(id);
             settings.hosts.sort();
         }
-        let admitted = Admitted { peers: others(&room.members), resumed: false, settings: settings.clone(), host };
+        let moves = room.mode == RoomMode::Mesh && room.members.len() >= sizes.mesh_max;
+        let mode = if moves { RoomMode::Forwarded } else { room.mode };
+        let admitted =
+            Admitted { peers: others(&room.members), resumed: false, settings: settings.clone(), host, mode };
         if !offer(&member, encode(&welcome(admitted))) {
             member.socket.kick.send(Some(CloseCode::TooSlow));
             return Ok(false);
+        }
+        if moves {
+            room.mode = mode;
+            broadcast(&mut room.members, &ServerMsg::Mode { mode }, None);
         }
         broadcast(&mut room.members, &ServerMsg::PeerJoined { peer: member.info.clone() }, None);
         if host.is_some() {
@@ -673,6 +705,21 @@ impl Rooms {
         member.info.media = media;
         broadcast(&mut room.members, &ServerMsg::Media { id, media }, Some(id));
         allowed
+    }
+}
+
+/// What the forwarding unit may do in the rooms.
+impl super::forward::Seats for Rooms {
+    fn tell(&self, room_id: RoomId, id: PeerId, msg: &ServerMsg) {
+        let mut rooms = self.lock();
+        let Some(room) = rooms.get_mut(&room_id) else { return };
+        if room.members.get(&id).is_some_and(|member| !offer(member, encode(msg))) {
+            evict(&mut room.members, vec![id]);
+        }
+    }
+
+    fn holds(&self, room_id: RoomId, id: PeerId) -> bool {
+        Rooms::holds(self, room_id, id)
     }
 }
 

@@ -19,7 +19,7 @@ use super::{
     AppState,
 };
 use crate::protocol::{
-    clean_name, ClientMsg, CloseCode, Encode, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, ServerMsg,
+    clean_name, ClientMsg, CloseCode, Encode, ErrorCode, PeerId, PeerInfo, ProtocolError, RoomId, RoomMode, ServerMsg,
     MAX_DEVICE_CHARS, MAX_NAME_CHARS, MAX_PASSWORD_BYTES, PROTOCOL_VERSION,
 };
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -285,7 +285,9 @@ impl Connection {
     /// something (`join`, a new password's hash) to [`Self::handle_slow`].
     fn handle(&mut self, msg: ClientMsg) -> Handled {
         match (&msg, self.joined) {
-            (ClientMsg::Join { .. }, None) | (ClientMsg::SetPassword { .. }, Some(_)) => Handled::Slow(msg),
+            (ClientMsg::Join { .. }, None)
+            | (ClientMsg::SetPassword { .. }, Some(_))
+            | (ClientMsg::ForwardOffer { .. }, Some(_)) => Handled::Slow(msg),
             _ => Handled::Done(self.handle_now(msg)),
         }
     }
@@ -331,7 +333,12 @@ impl Connection {
                 return self.host_result(self.state.rooms.update(room, id, |stored| stored.share = share));
             }
             (ClientMsg::Remove { id: target }, Some((room, id))) => {
-                return self.host_result(self.state.rooms.remove(room, id, target));
+                let removed = self.state.rooms.remove(room, id, target);
+                if let (Ok(()), Some(forward)) = (&removed, &self.state.forward) {
+                    // Their media stops now, not at the next sweep.
+                    forward.leave(room, target);
+                }
+                return self.host_result(removed);
             }
             (ClientMsg::MakeHost { id: target }, Some((room, id))) => {
                 let grant = uuid::Uuid::new_v4();
@@ -344,11 +351,14 @@ impl Connection {
             (ClientMsg::Leave, Some((room, id))) => {
                 self.joined = None;
                 self.state.rooms.leave(room, id, self.socket.id);
+                if let Some(forward) = &self.state.forward {
+                    forward.leave(room, id);
+                }
                 self.send(Frame::Close(CloseCode::Left));
                 return ControlFlow::Break(());
             }
-            // `handle` sends this (and `join`) to `handle_slow`.
-            (ClientMsg::SetPassword { .. }, Some(_)) => {}
+            // `handle` sends these (and `join`) to `handle_slow`.
+            (ClientMsg::SetPassword { .. } | ClientMsg::ForwardOffer { .. }, Some(_)) => {}
         }
         ControlFlow::Continue(())
     }
@@ -357,6 +367,17 @@ impl Connection {
     async fn handle_slow(&mut self, msg: ClientMsg) -> ControlFlow<()> {
         match (msg, self.joined) {
             (join @ ClientMsg::Join { .. }, None) => self.join(join).await,
+            (ClientMsg::ForwardOffer { sdp, sending }, Some((room, id))) => {
+                let forward = self.state.forward.clone().filter(|_| self.state.rooms.mode(room) == RoomMode::Forwarded);
+                let Some(forward) = forward else {
+                    return self.refuse(ErrorCode::NotForwarded, "this meeting's media is not forwarded by the server");
+                };
+                match forward.offer(room, id, sdp, sending).await {
+                    Ok(sdp) => self.reply(ServerMsg::ForwardAnswer { sdp }),
+                    Err(err) => return self.refuse(ErrorCode::Malformed, err.to_string()),
+                }
+                ControlFlow::Continue(())
+            }
             (ClientMsg::SetPassword { password }, Some((room, id))) => {
                 if password.len() > MAX_PASSWORD_BYTES {
                     return self.refuse(
@@ -445,10 +466,11 @@ impl Connection {
             relay_only,
             settings: admitted.settings,
             host_token: admitted.host.map(|grant| secret.host_token(room, grant)),
+            mode: admitted.mode,
         };
         let info = PeerInfo { id: you, name, media };
-        let capacity = self.state.config.room_capacity;
-        match self.state.rooms.join(room, info, self.socket.clone(), capacity, entry, welcome) {
+        let sizes = self.state.sizes();
+        match self.state.rooms.join(room, info, self.socket.clone(), sizes, entry, welcome) {
             Ok(_) => self.joined = Some((room, you)),
             Err(err) => {
                 let refusal = ServerMsg::error(err.code(), err.to_string());

@@ -65,6 +65,7 @@ impl Call {
                 stream.remove_track(&track);
             }
             self.each_peer(|p| p.replace(Kind::Video, None));
+            self.on_uplink(|u| u.replace(Kind::Video, None));
             self.0.state.local.update(|_| {});
         }
     }
@@ -92,6 +93,7 @@ impl Call {
         }
         stream.add_track(&track);
         self.each_peer(|p| p.replace(kind, Some(&track)));
+        self.on_uplink(|u| u.replace(kind, Some(&track)));
         // Re-set so the preview element picks up the changed stream.
         self.0.state.local.set(None);
         self.0.state.local.set(Some(stream));

@@ -288,6 +288,8 @@ impl Call {
             let connected = self.0.peers.borrow().contains_key(&id);
             match connected {
                 true => self.mend(id),
+                // A forwarded room has no mesh to join.
+                false if self.forwarded() => {}
                 // The one who (re)joins makes the first offer.
                 false => _ = self.open_peer(id, true),
             }

@@ -70,6 +70,7 @@ impl Call {
     fn begin_share(&self, stream: MediaStream) {
         *self.0.shares.screen.borrow_mut() = Some(stream.clone());
         self.each_peer(|peer| peer.share(Some(&stream)));
+        self.on_uplink(|u| u.share(Some(&stream)));
         self.0.state.sharing.set(Some(stream));
         self.0.state.notice.set(None);
         self.0.state.media.update(|m| m.screen = true);
@@ -151,6 +152,7 @@ impl Call {
         }
         let _ = self.0.state.playing.try_set(None);
         self.each_peer(|peer| peer.share(None));
+        self.on_uplink(|u| u.share(None));
         let _ = self.0.state.sharing.try_set(None);
         let _ = self.0.state.media.try_update(|m| m.screen = false);
         self.announce();

@@ -1,0 +1,57 @@
+// Rooms beyond the mesh: the server's forwarding unit.
+import { test, expect } from '@playwright/test';
+import { expectVideoAdvancing, finish, join, ownServer, person, tile } from './people.mjs';
+
+test.afterEach(finish);
+
+/** Counts the page's RTCPeerConnections that are not closed. */
+function countConnections() {
+  const made = [];
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    made.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+  window.moimOpenConnections = () => made.filter((pc) => pc.connectionState !== 'closed').length;
+}
+
+/** A person who counts their connections, joined as `name`. */
+async function counted(browser, url, name) {
+  const page = await person(browser, { viewport: { width: 640, height: 480 } });
+  await page.addInitScript(countConnections);
+  return join(browser, url, name, { page });
+}
+
+const open = (page) => page.evaluate(() => window.moimOpenConnections());
+
+test('a room that grows past the mesh moves to the server, and every tile keeps moving', async ({ browser }) => {
+  test.setTimeout(120_000);
+  const server = ownServer(3112, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 2\n' });
+  await server.start();
+  try {
+    const url = await server.newRoom();
+    const alice = await counted(browser, url, 'Alice');
+    const bob = await counted(browser, url, 'Bob');
+    await expectVideoAdvancing(alice, 'Bob');
+    await expectVideoAdvancing(bob, 'Alice');
+    expect(await open(alice), 'a mesh of two: one connection each').toBe(1);
+
+    const carol = await counted(browser, url, 'Carol');
+    const people = { Alice: alice, Bob: bob, Carol: carol };
+    for (const [name, page] of Object.entries(people)) {
+      for (const other of Object.keys(people).filter((n) => n !== name)) {
+        await expectVideoAdvancing(page, other);
+      }
+    }
+    // Everyone is on the server now: one connection each, to it.
+    for (const page of Object.values(people)) {
+      await expect.poll(() => open(page), { timeout: 15_000 }).toBe(1);
+      expect(await page.evaluate(() => window.moimUplink?.connectionState)).toBe('connected');
+    }
+    await expect(tile(carol, 'Alice')).toBeVisible();
+  } finally {
+    await server.stop();
+  }
+});

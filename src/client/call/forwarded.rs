@@ -1,0 +1,180 @@
+//! The call in a forwarded room: one connection to the server (the
+//! uplink, `client/uplink.rs`) in place of one per person.
+//!
+//! A room that grows past the mesh moves while people talk. Each tile
+//! keeps showing what the mesh connection brings until the same person's
+//! forwarded picture (or, with their camera off, their sound) has arrived;
+//! only then does the tile take the forwarded tracks and the mesh
+//! connection to that person close. Nobody's tile goes dark for the move.
+
+use super::{upgrade, with_call, Call};
+use crate::{
+    app::{Connection, Remote},
+    client::{
+        media::Kind,
+        uplink::{Events, Uplink},
+        warn,
+    },
+    protocol::{PeerId, RoomMode, Source},
+};
+use leptos::prelude::*;
+use std::{cell::RefCell, collections::HashMap, rc::Rc};
+use wasm_bindgen::{closure::Closure, JsCast};
+use web_sys::{MediaStream, MediaStreamTrack};
+
+/// The forwarded side of a call.
+#[derive(Default)]
+pub(super) struct Forwarded {
+    pub(super) mode: std::cell::Cell<RoomMode>,
+    pub(super) uplink: RefCell<Option<Rc<Uplink>>>,
+    /// Each participant's forwarded tracks, by source.
+    tracks: RefCell<HashMap<PeerId, HashMap<Source, MediaStreamTrack>>>,
+}
+
+impl Call {
+    pub(super) fn forwarded(&self) -> bool {
+        self.0.forwarded.mode.get() == RoomMode::Forwarded
+    }
+
+    pub(super) fn on_uplink(&self, f: impl FnOnce(&Uplink)) {
+        if let Some(uplink) = self.0.forwarded.uplink.borrow().as_ref() {
+            f(uplink);
+        }
+    }
+
+    /// The room's media moves (or has moved) to the server: connect to it.
+    /// `fresh`: the server has no connection of ours (a first join, or it
+    /// restarted), so an old uplink is replaced.
+    pub(super) fn forward(&self, fresh: bool) {
+        self.0.forwarded.mode.set(RoomMode::Forwarded);
+        if fresh {
+            if let Some(old) = self.0.forwarded.uplink.borrow_mut().take() {
+                old.close();
+            }
+        }
+        if self.0.forwarded.uplink.borrow().is_some() {
+            return;
+        }
+        let weak = Rc::downgrade(&self.0);
+        let events = Events {
+            offer: with_call(&weak, |call, msg| call.send_signal(msg)),
+            track: {
+                let weak = weak.clone();
+                Box::new(move |peer, source, track| {
+                    if let Some(call) = upgrade(&weak) {
+                        call.forwarded_track(peer, source, track);
+                    }
+                })
+            },
+            state: with_call(&weak, |call, state| call.uplink_state(state)),
+        };
+        let ice = self.0.link.ice_servers.borrow().clone();
+        let screen = self.0.shares.screen.borrow().clone();
+        match Uplink::new(&ice, self.0.link.relay_only.get(), &self.local_tracks(), screen.as_ref(), events) {
+            Ok(uplink) => *self.0.forwarded.uplink.borrow_mut() = Some(uplink),
+            Err(err) => warn(&format!("moim: cannot connect to the server's media: {}", crate::client::js_error(&err))),
+        }
+    }
+
+    /// A slot now carries `peer`'s track from `source`.
+    fn forwarded_track(&self, peer: PeerId, source: Source, track: MediaStreamTrack) {
+        self.0.forwarded.tracks.borrow_mut().entry(peer).or_default().insert(source, track.clone());
+        let Some(remote) = self.0.state.remote(peer) else { return };
+        let meshed = self.0.peers.borrow().contains_key(&peer);
+        if !meshed {
+            return self.show_forwarded(remote);
+        }
+        // Still on the mesh: move once this track brings something, if it
+        // is the one that shows the person (their camera, or their sound
+        // while their camera is off).
+        let shows = source == Source::Camera || (source == Source::Mic && !remote.media.get_untracked().video);
+        if !shows {
+            return;
+        }
+        if !track.muted() {
+            return self.show_forwarded(remote);
+        }
+        let weak = Rc::downgrade(&self.0);
+        let once = Closure::once_into_js(move || {
+            if let Some(call) = upgrade(&weak) {
+                if let Some(remote) = call.0.state.remote(peer) {
+                    call.show_forwarded(remote);
+                }
+            }
+        });
+        track.set_onunmute(Some(once.unchecked_ref()));
+    }
+
+    /// Shows `remote` from its forwarded tracks, and ends the mesh
+    /// connection to it if there is one.
+    pub(super) fn show_forwarded(&self, remote: Remote) {
+        let tracks = self.0.forwarded.tracks.borrow().get(&remote.id).cloned().unwrap_or_default();
+        for (source, track) in &tracks {
+            track.set_onunmute(None);
+            let target = match source {
+                Source::Mic | Source::Camera => remote.stream,
+                Source::Screen | Source::ScreenAudio if remote.media.get_untracked().screen => remote.screen,
+                Source::Screen | Source::ScreenAudio => continue,
+            };
+            put_track(target, track);
+        }
+        let mesh = self.0.peers.borrow_mut().remove(&remote.id);
+        if let Some(peer) = mesh {
+            peer.close();
+        }
+        if let Some(uplink) = self.0.forwarded.uplink.borrow().as_ref() {
+            remote.connection.set(uplink.state());
+        }
+    }
+
+    /// A participant started sharing again: their screen's slot is known.
+    pub(super) fn show_forwarded_screen(&self, remote: Remote) {
+        if !self.forwarded() || self.0.peers.borrow().contains_key(&remote.id) {
+            return;
+        }
+        let tracks = self.0.forwarded.tracks.borrow().get(&remote.id).cloned().unwrap_or_default();
+        for source in [Source::Screen, Source::ScreenAudio] {
+            if let Some(track) = tracks.get(&source) {
+                put_track(remote.screen, track);
+            }
+        }
+    }
+
+    /// Every tile shown through the server follows the uplink's state.
+    fn uplink_state(&self, state: Connection) {
+        let meshed: Vec<PeerId> = self.0.peers.borrow().keys().copied().collect();
+        self.0.state.remotes.with_untracked(|all| {
+            for remote in all.iter().filter(|r| !meshed.contains(&r.id)) {
+                remote.connection.set(state);
+            }
+        });
+    }
+
+    pub(super) fn forget_forwarded(&self, peer: PeerId) {
+        self.0.forwarded.tracks.borrow_mut().remove(&peer);
+    }
+
+    pub(super) fn close_uplink(&self) {
+        if let Some(uplink) = self.0.forwarded.uplink.borrow_mut().take() {
+            uplink.close();
+        }
+        self.0.forwarded.tracks.borrow_mut().clear();
+    }
+}
+
+/// Puts a track in one of a participant's streams in place of the one of
+/// its kind, so its tile plays it.
+fn put_track(stream: RwSignal<Option<MediaStream>, LocalStorage>, track: &MediaStreamTrack) {
+    let current = stream.get_untracked().or_else(|| MediaStream::new().ok());
+    let Some(current) = current else { return };
+    let kind = if track.kind() == "audio" { Kind::Audio } else { Kind::Video };
+    if let Some(old) = crate::client::media::first_track(&current, kind) {
+        if old.id() == track.id() {
+            return;
+        }
+        current.remove_track(&old);
+    }
+    current.add_track(track);
+    stream.set(None);
+    stream.set(Some(current));
+}

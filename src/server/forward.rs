@@ -1,0 +1,104 @@
+//! The forwarding unit: media of rooms beyond the mesh, through the server.
+//!
+//! In a forwarded room every browser holds one RTCPeerConnection, to this
+//! server: it sends its microphone, camera and screen once, and receives
+//! everyone else's. The unit runs on str0m, a sans-IO WebRTC library: one
+//! task owns every participant's `Rtc` and one UDP socket that all of them
+//! share, so a deployment opens one UDP port and runs nothing else.
+//!
+//! It sits beside signaling, not inside it. The signaling socket carries
+//! the browser's offers and the unit's answers (`forward_offer`,
+//! `forward_answer`) and the unit's word on which receiving transceiver
+//! carries whose track (`forward_slots`, see `protocol/forward.rs`); the
+//! rooms tell the unit who is still in a room ([`Seats`]), and the unit
+//! knows nothing of sockets.
+//!
+//! Media is decrypted in the server (DTLS-SRTP ends here) and encrypted
+//! again for each receiver: the call screen says so in a forwarded room.
+
+mod slots;
+mod unit;
+
+use crate::protocol::{PeerId, Published, RoomId, ServerMsg};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
+use tokio::sync::{mpsc, oneshot};
+
+/// What the unit needs from the rooms.
+pub trait Seats: Send + Sync + 'static {
+    /// Queues a message for one participant.
+    fn tell(&self, room: RoomId, peer: PeerId, msg: &ServerMsg);
+    /// Whether the room still holds the participant's place.
+    fn holds(&self, room: RoomId, peer: PeerId) -> bool;
+}
+
+/// Why an offer was not answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("the offer is not usable SDP: {0}")]
+    BadOffer(String),
+    #[error("the offer names a transceiver it does not have, or one twice")]
+    BadSending,
+    #[error("the forwarding unit has stopped")]
+    Stopped,
+}
+
+pub(crate) enum Command {
+    Offer {
+        room: RoomId,
+        peer: PeerId,
+        sdp: String,
+        sending: Vec<Published>,
+        reply: oneshot::Sender<Result<String, ForwardError>>,
+    },
+    Leave {
+        room: RoomId,
+        peer: PeerId,
+    },
+}
+
+/// A handle on the running unit; cheap to clone.
+#[derive(Clone)]
+pub struct Forwarder {
+    commands: mpsc::UnboundedSender<Command>,
+    /// Where the UDP socket listens.
+    pub addr: SocketAddr,
+}
+
+impl Forwarder {
+    /// Binds the UDP socket and starts the unit. `announce` are the
+    /// addresses browsers are told to send to (the socket's own when empty).
+    pub async fn start(udp: SocketAddr, announce: &[IpAddr], seats: Arc<dyn Seats>) -> std::io::Result<Self> {
+        let socket = tokio::net::UdpSocket::bind(udp).await?;
+        let addr = socket.local_addr()?;
+        let announced: Vec<SocketAddr> = match announce {
+            [] => vec![addr],
+            ips => ips.iter().map(|ip| SocketAddr::new(*ip, addr.port())).collect(),
+        };
+        let (commands, queue) = mpsc::unbounded_channel();
+        tokio::spawn(unit::run(socket, announced, queue, seats));
+        tracing::info!(%addr, "forwarding unit listening");
+        Ok(Self { commands, addr })
+    }
+
+    /// Answers a participant's offer: a new connection, or a change to
+    /// (or an ICE restart of) the one it has.
+    pub async fn offer(
+        &self,
+        room: RoomId,
+        peer: PeerId,
+        sdp: String,
+        sending: Vec<Published>,
+    ) -> Result<String, ForwardError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::Offer { room, peer, sdp, sending, reply }).map_err(|_| ForwardError::Stopped)?;
+        answer.await.map_err(|_| ForwardError::Stopped)?
+    }
+
+    /// Ends a participant's connection at once (it left, or was removed).
+    pub fn leave(&self, room: RoomId, peer: PeerId) {
+        let _ = self.commands.send(Command::Leave { room, peer });
+    }
+}

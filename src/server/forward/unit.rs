@@ -1,0 +1,404 @@
+//! The unit's one task: every participant's `Rtc`, the UDP socket they
+//! share, and the forwarding table.
+//!
+//! One task, not one per participant: a packet from Alice is written to
+//! Bob's and Carol's `Rtc` in the same breath, with no channel or lock in
+//! between, and str0m needs nothing else (it is sans-IO). A packet is
+//! matched to its `Rtc` by its source address (remembered once ICE has
+//! seen it) or, for STUN, by the ICE user name.
+
+use super::{
+    slots::{self, Slot, Track},
+    Command, ForwardError, Seats,
+};
+use crate::protocol::{PeerId, Published, RoomId, ServerMsg, Slot as SlotMsg, Source};
+use std::{
+    collections::{HashMap, HashSet},
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use str0m::{
+    change::SdpOffer,
+    media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid},
+    net::{Protocol, Receive},
+    Candidate, Event, Input, Output, Rtc, RtcConfig,
+};
+use tokio::{net::UdpSocket, sync::mpsc};
+
+type Key = (RoomId, PeerId);
+
+/// The fewest milliseconds between two keyframe requests for one track:
+/// every newcomer and every lost packet asks for one, and a keyframe is
+/// ten times the size of another frame.
+const KEYFRAME_GAP: Duration = Duration::from_millis(500);
+
+/// How often the unit asks the rooms who is still in.
+const SWEEP: Duration = Duration::from_secs(1);
+
+/// One participant's connection to the unit.
+struct Client {
+    rtc: Rtc,
+    /// What each of its sending transceivers carries (from its offer).
+    sending: HashMap<Mid, Source>,
+    /// Its tracks that have carried media: only those are forwarded, so a
+    /// camera that is off takes no slot at the others.
+    live: HashSet<Source>,
+    /// Its receiving transceivers.
+    slots: Vec<Slot>,
+    /// The last `forward_slots` it was sent.
+    told: Option<ServerMsg>,
+    /// When a keyframe was last asked of each of its tracks.
+    asked: HashMap<Mid, Instant>,
+}
+
+impl Client {
+    fn new(rtc: Rtc) -> Self {
+        Self {
+            rtc,
+            sending: HashMap::new(),
+            live: HashSet::new(),
+            slots: Vec::new(),
+            told: None,
+            asked: HashMap::new(),
+        }
+    }
+
+    fn mid_of(&self, source: Source) -> Option<Mid> {
+        self.sending.iter().find(|(_, s)| **s == source).map(|(mid, _)| *mid)
+    }
+
+    /// Asks the browser for a keyframe of one of its tracks, at most once
+    /// per [`KEYFRAME_GAP`].
+    fn ask_keyframe(&mut self, source: Source, now: Instant) {
+        let Some(mid) = self.mid_of(source) else { return };
+        if self.asked.get(&mid).is_some_and(|at| now.duration_since(*at) < KEYFRAME_GAP) {
+            return;
+        }
+        if let Some(mut writer) = self.rtc.writer(mid) {
+            if writer.request_keyframe(None, KeyframeRequestKind::Pli).is_ok() {
+                self.asked.insert(mid, now);
+            }
+        }
+    }
+}
+
+/// What polling a client produced for the others. (Media is most of
+/// them, so its size is no waste.)
+#[allow(clippy::large_enum_variant)]
+enum Out {
+    Media(Key, Source, MediaData),
+    Keyframe(Key, Track),
+}
+
+struct Unit {
+    socket: UdpSocket,
+    /// The address packets arrive at, as str0m's candidates know it.
+    local: SocketAddr,
+    announced: Vec<SocketAddr>,
+    clients: HashMap<Key, Client>,
+    /// Which client a source address belongs to, once seen.
+    by_addr: HashMap<SocketAddr, Key>,
+    /// Who receives each track, and on which of their transceivers.
+    routes: HashMap<(RoomId, Track), Vec<(PeerId, Mid)>>,
+    /// Rooms whose forwarding table must be worked out again.
+    dirty: HashSet<RoomId>,
+    seats: Arc<dyn Seats>,
+    /// How every connection is made: one certificate for the whole unit
+    /// (a key pair per participant would cost a keygen per join).
+    config: RtcConfig,
+}
+
+pub(super) async fn run(
+    socket: UdpSocket,
+    announced: Vec<SocketAddr>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    seats: Arc<dyn Seats>,
+) {
+    let crypto = Arc::new(str0m::crypto::from_feature_flags());
+    let mut config =
+        Rtc::builder().set_ice_lite(true).clear_codecs().enable_opus(true, false).enable_vp8(true).enable_h264(true);
+    match crypto.dtls_provider.generate_certificate() {
+        Some(cert) => config = config.set_dtls_cert(cert),
+        None => tracing::warn!("no DTLS certificate for the forwarding unit: one per connection"),
+    }
+    let config = config.set_crypto_provider(crypto);
+    let local = announced[0];
+    let mut unit = Unit {
+        socket,
+        local,
+        announced,
+        clients: HashMap::new(),
+        by_addr: HashMap::new(),
+        routes: HashMap::new(),
+        dirty: HashSet::new(),
+        seats,
+        config,
+    };
+    let mut buf = vec![0; 2000];
+    let mut next_sweep = Instant::now() + SWEEP;
+    loop {
+        let wake = unit.poll().min(next_sweep);
+        tokio::select! {
+            received = unit.socket.recv_from(&mut buf) => match received {
+                Ok((n, source)) => unit.receive(&buf[..n], source),
+                Err(err) => tracing::debug!(%err, "forwarding socket"),
+            },
+            command = commands.recv() => match command {
+                Some(command) => unit.command(command),
+                None => return,
+            },
+            _ = tokio::time::sleep_until(wake.into()) => {
+                let now = Instant::now();
+                if now >= next_sweep {
+                    unit.sweep();
+                    next_sweep = now + SWEEP;
+                }
+                for client in unit.clients.values_mut() {
+                    let _ = client.rtc.handle_input(Input::Timeout(now));
+                }
+            }
+        }
+    }
+}
+
+impl Unit {
+    /// Drains every client's output (sending its packets, acting on its
+    /// events) until nothing is left, and returns when to wake up next.
+    fn poll(&mut self) -> Instant {
+        loop {
+            let mut wake = Instant::now() + SWEEP;
+            let mut out = Vec::new();
+            let mut dead = Vec::new();
+            for (key, client) in &mut self.clients {
+                loop {
+                    match client.rtc.poll_output() {
+                        Ok(Output::Timeout(at)) => {
+                            wake = wake.min(at);
+                            break;
+                        }
+                        Ok(Output::Transmit(t)) => {
+                            // A full socket buffer drops the packet, as the
+                            // network would; RTP and ICE recover from loss.
+                            let _ = self.socket.try_send_to(&t.contents, t.destination);
+                        }
+                        Ok(Output::Event(event)) => on_event(*key, client, event, &mut out, &mut self.dirty),
+                        Err(err) => {
+                            tracing::debug!(room = %key.0, peer = %key.1, %err, "forwarded connection failed");
+                            dead.push(*key);
+                            break;
+                        }
+                    }
+                }
+                if !client.rtc.is_alive() {
+                    dead.push(*key);
+                }
+            }
+            for key in dead {
+                self.drop_client(key);
+            }
+            let busy = !out.is_empty() || !self.dirty.is_empty();
+            for item in out {
+                self.forward(item);
+            }
+            let dirty: Vec<RoomId> = self.dirty.drain().collect();
+            for room in dirty {
+                self.reassign(room);
+            }
+            if !busy {
+                return wake;
+            }
+        }
+    }
+
+    fn receive(&mut self, data: &[u8], source: SocketAddr) {
+        let Ok(contents) = data.try_into() else { return };
+        let input =
+            Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: self.local, contents });
+        let known = self
+            .by_addr
+            .get(&source)
+            .copied()
+            .filter(|key| self.clients.get(key).is_some_and(|client| client.rtc.accepts(&input)));
+        let key = known.or_else(|| self.clients.iter().find(|(_, c)| c.rtc.accepts(&input)).map(|(key, _)| *key));
+        let Some(key) = key else { return };
+        self.by_addr.insert(source, key);
+        if let Some(client) = self.clients.get_mut(&key) {
+            if let Err(err) = client.rtc.handle_input(input) {
+                tracing::debug!(room = %key.0, peer = %key.1, %err, "forwarded connection refused a packet");
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Offer { room, peer, sdp, sending, reply } => {
+                let _ = reply.send(self.offer((room, peer), &sdp, sending));
+            }
+            Command::Leave { room, peer } => self.drop_client((room, peer)),
+        }
+    }
+
+    fn offer(&mut self, key: Key, sdp: &str, sending: Vec<Published>) -> Result<String, ForwardError> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|err| ForwardError::BadOffer(err.to_string()))?;
+        let mut map = HashMap::new();
+        for published in &sending {
+            let mid = Mid::from(published.mid.as_str());
+            if map.insert(mid, published.source).is_some()
+                || map.values().filter(|s| **s == published.source).count() > 1
+            {
+                return Err(ForwardError::BadSending);
+            }
+        }
+        let fresh = !self.clients.contains_key(&key);
+        if fresh {
+            let mut rtc = self.config.clone().build(Instant::now());
+            for addr in &self.announced {
+                if let Ok(candidate) = Candidate::host(*addr, "udp") {
+                    rtc.add_local_candidate(candidate);
+                }
+            }
+            self.clients.insert(key, Client::new(rtc));
+        }
+        let client = self.clients.get_mut(&key).expect("inserted above");
+        match client.rtc.sdp_api().accept_offer(offer) {
+            Ok(answer) => {
+                // A sending transceiver must be one the browser receives
+                // nothing on, of the kind its source says.
+                map.retain(|mid, source| {
+                    client.rtc.media(*mid).is_some_and(|media| {
+                        media.direction() == Direction::RecvOnly
+                            && (media.kind() == MediaKind::Audio) == source.is_audio()
+                    })
+                });
+                client.sending = map;
+                self.dirty.insert(key.0);
+                Ok(answer.to_sdp_string())
+            }
+            Err(err) => {
+                if fresh {
+                    self.clients.remove(&key);
+                }
+                Err(ForwardError::BadOffer(err.to_string()))
+            }
+        }
+    }
+
+    fn drop_client(&mut self, key: Key) {
+        if let Some(mut client) = self.clients.remove(&key) {
+            client.rtc.disconnect();
+            self.by_addr.retain(|_, k| *k != key);
+            self.dirty.insert(key.0);
+        }
+    }
+
+    /// Lets go of participants the rooms no longer hold.
+    fn sweep(&mut self) {
+        let gone: Vec<Key> =
+            self.clients.keys().filter(|(room, peer)| !self.seats.holds(*room, *peer)).copied().collect();
+        for key in gone {
+            self.drop_client(key);
+        }
+    }
+
+    fn forward(&mut self, item: Out) {
+        match item {
+            Out::Media((room, peer), source, data) => {
+                let Some(routes) = self.routes.get(&(room, Track { peer, source })) else { return };
+                for (to, mid) in routes {
+                    let Some(client) = self.clients.get_mut(&(room, *to)) else { continue };
+                    let Some(writer) = client.rtc.writer(*mid) else { continue };
+                    let Some(pt) = writer.match_params(data.params) else { continue };
+                    if let Err(err) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+                        tracing::debug!(%room, peer = %to, %err, "cannot forward");
+                    }
+                }
+            }
+            Out::Keyframe((room, _), track) => {
+                if let Some(client) = self.clients.get_mut(&(room, track.peer)) {
+                    client.ask_keyframe(track.source, Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Works out again who receives what in a room, after someone came,
+    /// went, offered, or started sending a track.
+    fn reassign(&mut self, room: RoomId) {
+        let mut members: Vec<PeerId> = self.clients.keys().filter(|(r, _)| *r == room).map(|(_, p)| *p).collect();
+        members.sort();
+        let tracks: Vec<Track> = members
+            .iter()
+            .flat_map(|peer| {
+                let client = &self.clients[&(room, *peer)];
+                let mut live: Vec<Source> = client.live.iter().copied().collect();
+                live.sort();
+                live.into_iter().map(move |source| Track { peer: *peer, source })
+            })
+            .collect();
+        self.routes.retain(|(r, _), _| *r != room);
+        let mut keyframes = Vec::new();
+        for peer in &members {
+            let wanted: Vec<Track> = tracks.iter().filter(|t| t.peer != *peer).copied().collect();
+            let client = self.clients.get_mut(&(room, *peer)).expect("listed above");
+            let assigned = slots::assign(&mut client.slots, &wanted);
+            keyframes.extend(assigned.placed.iter().map(|(_, track)| *track));
+            for slot in &client.slots {
+                if let Some(track) = slot.carries {
+                    self.routes.entry((room, track)).or_default().push((*peer, slot.mid));
+                }
+            }
+            let told = ServerMsg::ForwardSlots {
+                slots: client
+                    .slots
+                    .iter()
+                    .filter_map(|slot| {
+                        let track = slot.carries?;
+                        Some(SlotMsg { mid: slot.mid.to_string(), peer: track.peer, source: track.source })
+                    })
+                    .collect(),
+                audio: assigned.audio.min(usize::from(crate::protocol::MAX_SLOTS)) as u16,
+                video: assigned.video.min(usize::from(crate::protocol::MAX_SLOTS)) as u16,
+            };
+            if client.told.as_ref() != Some(&told) {
+                self.seats.tell(room, *peer, &told);
+                client.told = Some(told);
+            }
+        }
+        let now = Instant::now();
+        for track in keyframes {
+            if let Some(client) = self.clients.get_mut(&(room, track.peer)) {
+                client.ask_keyframe(track.source, now);
+            }
+        }
+    }
+}
+
+/// Acts on one event of one client's connection.
+fn on_event(key: Key, client: &mut Client, event: Event, out: &mut Vec<Out>, dirty: &mut HashSet<RoomId>) {
+    match event {
+        Event::MediaAdded(added) if added.direction == Direction::SendOnly => {
+            if !client.slots.iter().any(|slot| slot.mid == added.mid) {
+                client.slots.push(Slot { mid: added.mid, audio: added.kind == MediaKind::Audio, carries: None });
+                dirty.insert(key.0);
+            }
+        }
+        Event::MediaData(data) => {
+            let Some(source) = client.sending.get(&data.mid).copied() else { return };
+            if client.live.insert(source) {
+                dirty.insert(key.0);
+            }
+            out.push(Out::Media(key, source, data));
+        }
+        Event::KeyframeRequest(request) => {
+            let carried = client.slots.iter().find(|slot| slot.mid == request.mid).and_then(|slot| slot.carries);
+            if let Some(track) = carried {
+                out.push(Out::Keyframe(key, track));
+            }
+        }
+        Event::IceConnectionStateChange(state) => {
+            tracing::debug!(room = %key.0, peer = %key.1, ?state, "forwarded connection");
+        }
+        _ => {}
+    }
+}
