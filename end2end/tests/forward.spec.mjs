@@ -1,6 +1,6 @@
 // Rooms beyond the mesh: the server's forwarding unit.
 import { test, expect } from '@playwright/test';
-import { expectVideoAdvancing, finish, join, ownServer, person, tile } from './people.mjs';
+import { expectVideoAdvancing, finish, join, lines, openChat, ownServer, person, say, tile } from './people.mjs';
 
 test.afterEach(finish);
 
@@ -51,6 +51,48 @@ test('a room that grows past the mesh moves to the server, and every tile keeps 
       expect(await page.evaluate(() => window.moimUplink?.connectionState)).toBe('connected');
     }
     await expect(tile(carol, 'Alice')).toBeVisible();
+  } finally {
+    await server.stop();
+  }
+});
+
+const screenOf = (page, name) => page.getByRole('group', { name: `${name}'s screen`, exact: true });
+
+test('in a forwarded room, chat (with the history for a late joiner) and screen sharing work', async ({ browser }) => {
+  test.setTimeout(120_000);
+  const server = ownServer(3113, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 1\n' });
+  await server.start();
+  try {
+    const url = await server.newRoom();
+    const alice = await counted(browser, url, 'Alice');
+    const bob = await counted(browser, url, 'Bob');
+    await expectVideoAdvancing(alice, 'Bob');
+    await expectVideoAdvancing(bob, 'Alice');
+
+    await openChat(bob);
+    await say(alice, '안녕하세요, everyone');
+    await expect.poll(() => lines(bob)).toEqual([['Alice', '안녕하세요, everyone']]);
+    await say(bob, 'Hi Alice');
+    await expect.poll(() => lines(alice)).toContainEqual(['Bob', 'Hi Alice']);
+
+    // Carol comes late: the history comes from the others, through the server.
+    const carol = await counted(browser, url, 'Carol');
+    await expectVideoAdvancing(carol, 'Alice');
+    await openChat(carol);
+    await expect.poll(() => lines(carol)).toEqual([['Alice', '안녕하세요, everyone'], ['Bob', 'Hi Alice']]);
+
+    await alice.getByRole('button', { name: 'Share screen' }).click();
+    for (const page of [bob, carol]) {
+      await expect(screenOf(page, 'Alice')).toBeVisible();
+      await expectVideoAdvancing(page, "Alice's screen");
+    }
+    await alice.getByRole('button', { name: 'Stop sharing' }).click();
+    await expect(screenOf(carol, 'Alice')).toHaveCount(0, { timeout: 2_000 });
+    // Shared again: the same slot carries it.
+    await alice.getByRole('button', { name: 'Share screen' }).click();
+    await expectVideoAdvancing(carol, "Alice's screen");
+    await expectVideoAdvancing(carol, 'Alice');
+    for (const page of [alice, bob, carol]) expect(await open(page)).toBe(1);
   } finally {
     await server.stop();
   }

@@ -259,8 +259,12 @@ impl Call {
                 self.welcomed(you, resume_token, resumed, peers);
                 if mode == RoomMode::Forwarded {
                     self.forward(!resumed);
+                    if !resumed {
+                        self.ask_history();
+                    }
                 }
             }
+            ServerMsg::Chat { from, msg } => self.chat_received(from, msg),
             ServerMsg::Mode { mode } => {
                 if mode == RoomMode::Forwarded {
                     self.forward(false);

@@ -56,6 +56,30 @@ impl PeerMsg {
     pub fn decode(text: &str) -> Result<Self, ProtocolError> {
         decode_limited(text)
     }
+
+    /// `history` messages that carry `messages`, each with at most
+    /// [`HISTORY_BATCH`] of them and well under [`super::MAX_FRAME_BYTES`]
+    /// when encoded (a batch of long Hangul messages could be ten times
+    /// that), so every one passes the server in a forwarded room.
+    pub fn history_batches(messages: &[ChatMessage]) -> Vec<Self> {
+        const ROOM: usize = super::MAX_FRAME_BYTES / 2;
+        let mut batches = Vec::new();
+        let mut batch: Vec<ChatMessage> = Vec::new();
+        let mut bytes = 0;
+        for message in messages {
+            let size = message.text.len() + message.name.len() + 128;
+            if !batch.is_empty() && (batch.len() == HISTORY_BATCH || bytes + size > ROOM) {
+                batches.push(Self::History { messages: std::mem::take(&mut batch) });
+                bytes = 0;
+            }
+            bytes += size;
+            batch.push(message.clone());
+        }
+        if !batch.is_empty() {
+            batches.push(Self::History { messages: batch });
+        }
+        batches
+    }
 }
 
 /// The largest file a browser sends or takes: a received file ends up

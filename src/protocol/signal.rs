@@ -1,7 +1,7 @@
 //! Server ⇄ browser: the signaling socket's messages, one enum per
 //! direction, JSON with a `type` tag (docs/protocol.md, sections 2–5).
 
-use super::{PeerId, RoomId};
+use super::{PeerId, PeerMsg, RoomId};
 use super::{ProtocolError, MAX_FRAME_BYTES};
 use super::{Published, RoomMode, Slot};
 use serde::{Deserialize, Serialize};
@@ -126,7 +126,7 @@ pub struct Resume {
 }
 
 /// Everything a browser may send to the server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     /// The first message on a socket: enter a room, or come back to it.
@@ -173,10 +173,18 @@ pub enum ClientMsg {
     /// In a forwarded room: an SDP offer for the one connection to the
     /// server, with what each sending transceiver carries.
     ForwardOffer { sdp: String, sending: Vec<Published> },
+    /// In a forwarded room, chat goes through the server (there are no
+    /// data channels between browsers): a chat-channel message for one
+    /// peer, or for everyone else in the room when `to` is absent.
+    Chat {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<PeerId>,
+        msg: PeerMsg,
+    },
 }
 
 /// Everything the server may send to a browser.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// The answer to `join`: who you are and who is already there.
@@ -214,6 +222,9 @@ pub enum ServerMsg {
     /// Which receiving transceiver carries whose track, and how many of
     /// each kind the browser should have (it offers again to add more).
     ForwardSlots { slots: Vec<Slot>, audio: u16, video: u16 },
+    /// A chat-channel message from a peer, in a forwarded room. `from` is
+    /// the server's word, not the sender's.
+    Chat { from: PeerId, msg: PeerMsg },
     /// The room's settings changed (password, lock, share policy, hosts).
     Settings { settings: RoomSettings },
     /// You were made a host; keep the token to come back as one.
@@ -332,6 +343,7 @@ pub(crate) const CLIENT_TYPES: &[&str] = &[
     "make_host",
     "revoke_host",
     "forward_offer",
+    "chat",
 ];
 
 impl ClientMsg {

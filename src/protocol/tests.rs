@@ -87,6 +87,7 @@ fn every_server_msg() -> Vec<ServerMsg> {
             mode: RoomMode::Forwarded,
         },
         ServerMsg::Mode { mode: RoomMode::Forwarded },
+        ServerMsg::Chat { from: peer(), msg: PeerMsg::HistoryRequest },
         ServerMsg::ForwardAnswer { sdp: "v=0\r\n".into() },
         ServerMsg::ForwardSlots {
             slots: vec![Slot { mid: "4".into(), peer: peer(), source: Source::Camera }],
@@ -138,6 +139,7 @@ fn client_types_name_every_client_message() {
         ClientMsg::MakeHost { .. } => "make_host",
         ClientMsg::RevokeHost { .. } => "revoke_host",
         ClientMsg::ForwardOffer { .. } => "forward_offer",
+        ClientMsg::Chat { .. } => "chat",
     };
     let mut seen = Vec::new();
     for msg in every_client_msg() {

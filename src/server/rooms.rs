@@ -18,8 +18,8 @@
 
 use super::access::{Store, Stored};
 use crate::protocol::{
-    CloseCode, Encode, ErrorCode, MediaState, PeerId, PeerInfo, RoomId, RoomMode, RoomSettings, ServerMsg, SharePolicy,
-    Signal,
+    CloseCode, Encode, ErrorCode, MediaState, PeerId, PeerInfo, PeerMsg, RoomId, RoomMode, RoomSettings, ServerMsg,
+    SharePolicy, Signal,
 };
 // The text of a frame, as the socket's writer sends it: made from the
 // encoded String without a copy, shared by a broadcast without one, and
@@ -669,27 +669,42 @@ impl Rooms {
     /// Passes a signal to one peer of the sender's own room.
     pub fn relay(&self, room_id: RoomId, from: PeerId, to: PeerId, signal: Signal) -> Result<(), RelayError> {
         // The hot path: encode (SDP can be kilobytes) before taking the lock.
-        let frame = encode(&ServerMsg::Signal { from, signal });
+        self.relay_frame(room_id, from, to, encode(&ServerMsg::Signal { from, signal }))
+    }
+
+    /// Passes a chat message to one peer of the sender's room, or to all
+    /// the others (`to` absent). Each recipient takes it within the
+    /// sender's share of its outbox, as a signal: a flood of chat cannot
+    /// close anyone. A recipient with no room left is skipped and the
+    /// sender told (`Busy`), so nothing is dropped unknown to it.
+    pub fn chat(&self, room_id: RoomId, from: PeerId, to: Option<PeerId>, msg: PeerMsg) -> Result<(), RelayError> {
+        let frame = encode(&ServerMsg::Chat { from, msg });
+        let Some(to) = to else {
+            let mut rooms = self.lock();
+            let members = &mut rooms.get_mut(&room_id).ok_or(RelayError::UnknownPeer(from))?.members;
+            if !members.contains_key(&from) {
+                return Err(RelayError::UnknownPeer(from));
+            }
+            let others: Vec<PeerId> = members.keys().filter(|id| **id != from).copied().collect();
+            let mut busy = Ok(());
+            for to in others {
+                if let Err(err) = queue_shared(members, from, to, frame.clone()) {
+                    busy = Err(err);
+                }
+            }
+            return busy;
+        };
+        self.relay_frame(room_id, from, to, frame)
+    }
+
+    /// Queues an encoded message from `from` for `to` in the sender's room.
+    fn relay_frame(&self, room_id: RoomId, from: PeerId, to: PeerId, frame: Frame) -> Result<(), RelayError> {
         let mut rooms = self.lock();
         let members = &mut rooms.get_mut(&room_id).ok_or(RelayError::UnknownPeer(to))?.members;
         if to == from || !members.contains_key(&from) {
             return Err(RelayError::UnknownPeer(to));
         }
-        let recipient = members.get_mut(&to).ok_or(RelayError::UnknownPeer(to))?;
-        let limit = (recipient.socket.outbox.max_capacity() / SHARE).max(1);
-        if recipient.shares.len() > 64 {
-            recipient.shares.retain(|_, waiting| waiting.load(Ordering::Relaxed) > 0);
-        }
-        let waiting = recipient.shares.entry(from).or_default().clone();
-        if waiting.fetch_add(1, Ordering::Relaxed) >= limit {
-            waiting.fetch_sub(1, Ordering::Relaxed);
-            return Err(RelayError::Busy(to));
-        }
-        let outgoing = Outgoing { frame, _share: Some(Share(waiting)) };
-        if recipient.socket.outbox.try_send(Box::new(outgoing)).is_err() {
-            evict(members, vec![to]);
-        }
-        Ok(())
+        queue_shared(members, from, to, frame)
     }
 
     /// Records a participant's camera/microphone state and tells the others.
@@ -721,6 +736,26 @@ impl super::forward::Seats for Rooms {
     fn holds(&self, room_id: RoomId, id: PeerId) -> bool {
         Rooms::holds(self, room_id, id)
     }
+}
+
+/// Queues a message from `from` for `to`, within the sender's share of
+/// the recipient's outbox (see [`Share`]).
+fn queue_shared(members: &mut Members, from: PeerId, to: PeerId, frame: Frame) -> Result<(), RelayError> {
+    let recipient = members.get_mut(&to).ok_or(RelayError::UnknownPeer(to))?;
+    let limit = (recipient.socket.outbox.max_capacity() / SHARE).max(1);
+    if recipient.shares.len() > 64 {
+        recipient.shares.retain(|_, waiting| waiting.load(Ordering::Relaxed) > 0);
+    }
+    let waiting = recipient.shares.entry(from).or_default().clone();
+    if waiting.fetch_add(1, Ordering::Relaxed) >= limit {
+        waiting.fetch_sub(1, Ordering::Relaxed);
+        return Err(RelayError::Busy(to));
+    }
+    let outgoing = Outgoing { frame, _share: Some(Share(waiting)) };
+    if recipient.socket.outbox.try_send(Box::new(outgoing)).is_err() {
+        evict(members, vec![to]);
+    }
+    Ok(())
 }
 
 fn encode(msg: &ServerMsg) -> Frame {

@@ -320,6 +320,18 @@ impl Connection {
                     Err(err @ RelayError::Busy(_)) => return self.refuse(ErrorCode::RateLimited, err.to_string()),
                 }
             }
+            (ClientMsg::Chat { to, msg }, Some((room, from))) => {
+                if self.state.rooms.mode(room) != RoomMode::Forwarded {
+                    return self.refuse(ErrorCode::NotForwarded, "chat goes browser to browser in this meeting");
+                }
+                match self.state.rooms.chat(room, from, to, msg) {
+                    Ok(()) => {}
+                    Err(err @ RelayError::UnknownPeer(_)) => {
+                        return self.refuse(ErrorCode::UnknownPeer, err.to_string())
+                    }
+                    Err(err @ RelayError::Busy(_)) => return self.refuse(ErrorCode::RateLimited, err.to_string()),
+                }
+            }
             (ClientMsg::Media { media }, Some((room, id))) => {
                 if !self.state.rooms.set_media(room, id, media) {
                     return self.refuse(ErrorCode::NotAllowed, "only a host may share a screen in this meeting");

@@ -1,5 +1,7 @@
-//! Chat on the peer connections' data channels: sending, receiving, and the
-//! history exchange that lets a late joiner catch up without a server store.
+//! Chat on the peer connections' data channels (in a forwarded room,
+//! through the server: `chat` on the signaling socket): sending, receiving,
+//! and the history exchange that lets a late joiner catch up without a
+//! server store.
 //!
 //! Whose words a line is cannot be proven once it has passed through
 //! someone else, so the rule is ownership (docs/security.md, "Chat"): a
@@ -14,7 +16,7 @@ use super::Call;
 use crate::app::Notice;
 use crate::{
     app::ChatLine,
-    protocol::{ChatMessage, PeerId, PeerMsg, HISTORY_BATCH, MAX_CHAT_CHARS, MAX_CHAT_HISTORY},
+    protocol::{ChatMessage, ClientMsg, PeerId, PeerMsg, HISTORY_BATCH, MAX_CHAT_CHARS, MAX_CHAT_HISTORY},
 };
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -58,10 +60,25 @@ impl Call {
         // A peer whose channel is not open yet gets it from the history
         // exchange when the channel opens.
         let msg = PeerMsg::Chat { message };
+        if self.forwarded() {
+            // Everyone, through the server; queued while the socket is down.
+            self.send_signal(ClientMsg::Chat { to: None, msg });
+            return Ok(());
+        }
         self.each_peer(|peer| {
             peer.send_chat(&msg);
         });
         Ok(())
+    }
+
+    /// On entering a forwarded room: asks everyone there, through the
+    /// server, for the messages they have.
+    pub(super) fn ask_history(&self) {
+        let ids: Vec<PeerId> = self.0.state.remotes.with_untracked(|all| all.iter().map(|r| r.id).collect());
+        for id in ids {
+            self.0.chat.wanted.borrow_mut().insert(id, MAX_CHAT_HISTORY);
+            self.send_signal(ClientMsg::Chat { to: Some(id), msg: PeerMsg::HistoryRequest });
+        }
     }
 
     /// Asks the peer for the messages it has, whenever a channel opens.
@@ -88,10 +105,19 @@ impl Call {
                     let from = lines.len().saturating_sub(MAX_CHAT_HISTORY);
                     lines[from..].iter().map(|l| l.message.clone()).collect()
                 });
-                if let Some(peer) = self.0.peers.borrow().get(&from) {
-                    for batch in all.chunks(HISTORY_BATCH) {
-                        peer.send_chat(&PeerMsg::History { messages: batch.to_vec() });
+                let batches = PeerMsg::history_batches(&all);
+                match self.0.peers.borrow().get(&from) {
+                    Some(peer) => {
+                        for batch in &batches {
+                            peer.send_chat(batch);
+                        }
                     }
+                    None if self.forwarded() => {
+                        for msg in batches {
+                            self.send_signal(ClientMsg::Chat { to: Some(from), msg });
+                        }
+                    }
+                    None => {}
                 }
             }
             PeerMsg::History { messages } => {
