@@ -1,5 +1,9 @@
 // Rooms beyond the mesh: the server's forwarding unit.
 import { test, expect } from '@playwright/test';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { expectVideoAdvancing, finish, join, lines, openChat, ownServer, person, say, tile } from './people.mjs';
 
 test.afterEach(finish);
@@ -58,7 +62,7 @@ test('a room that grows past the mesh moves to the server, and every tile keeps 
 
 const screenOf = (page, name) => page.getByRole('group', { name: `${name}'s screen`, exact: true });
 
-test('in a forwarded room, chat (with the history for a late joiner) and screen sharing work', async ({ browser }) => {
+test('in a forwarded room, chat (with the history for a late joiner), screen sharing and files work', async ({ browser }) => {
   test.setTimeout(120_000);
   const server = ownServer(3113, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 1\n' });
   await server.start();
@@ -93,6 +97,22 @@ test('in a forwarded room, chat (with the history for a late joiner) and screen 
     await expectVideoAdvancing(carol, "Alice's screen");
     await expectVideoAdvancing(carol, 'Alice');
     for (const page of [alice, bob, carol]) expect(await open(page)).toBe(1);
+
+    // A file goes browser to browser, on a connection made for it.
+    const path = joinPath(mkdtempSync(joinPath(tmpdir(), 'moim-file-')), 'notes.bin');
+    const data = randomBytes(300_000);
+    writeFileSync(path, data);
+    await bob.getByLabel('File to send to everyone').setInputFiles(path);
+    const offer = carol.getByRole('group', { name: 'notes.bin from Bob' });
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    const link = offer.getByRole('link', { name: 'Download notes.bin' });
+    await expect(link).toBeVisible({ timeout: 30_000 });
+    const [download] = await Promise.all([carol.waitForEvent('download'), link.click()]);
+    const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+    expect(sha256(readFileSync(await download.path()))).toBe(sha256(data));
+    await alice.getByRole('group', { name: 'notes.bin from Bob' }).getByRole('button', { name: 'Decline' }).click();
+    // The tiles still come through the server.
+    await expectVideoAdvancing(carol, 'Bob');
   } finally {
     await server.stop();
   }

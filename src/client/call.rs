@@ -21,7 +21,7 @@ mod screen;
 
 use super::{
     media,
-    peer::{Events, LocalTracks, Peer, VideoLimits},
+    peer::{Events, LocalTracks, Opening, Peer, VideoLimits},
     warn,
 };
 use crate::client::media::Kind;
@@ -298,9 +298,8 @@ impl Call {
             ServerMsg::PeerLeft { id } => self.remove_remote(id),
             ServerMsg::Signal { from, signal } => {
                 let existing = self.0.peers.borrow().get(&from).cloned();
-                // A forwarded room makes no new mesh connections.
-                let opens = state.remote(from).is_some() && !self.forwarded();
-                let peer = existing.or_else(|| opens.then(|| self.open_peer(from, false)).flatten());
+                // In a forwarded room, a new connection is one for files only.
+                let peer = existing.or_else(|| state.remote(from).and_then(|_| self.open_peer(from, false)));
                 match peer {
                     Some(peer) => peer.receive(signal),
                     None => warn(&format!("moim: signal from unknown peer {from}")),
@@ -424,9 +423,12 @@ impl Call {
         }
     }
 
+    /// Opens a connection to `id`: one for media, chat and files in a mesh,
+    /// one for files only in a forwarded room.
     fn open_peer(&self, id: PeerId, initiate: bool) -> Option<Rc<Peer>> {
         let me = self.me()?;
         let remote = self.0.state.remote(id)?;
+        let data_only = self.forwarded();
         let weak = Rc::downgrade(&self.0);
         let opened = weak.clone();
         let events = Events {
@@ -438,6 +440,10 @@ impl Call {
             state: {
                 let weak = weak.clone();
                 Box::new(move |s| {
+                    // The tile of a forwarded participant follows the uplink.
+                    if data_only {
+                        return;
+                    }
                     remote.connection.set(s);
                     if let Some(call) = upgrade(&weak) {
                         call.connection_changed(id, s);
@@ -462,11 +468,11 @@ impl Call {
         };
         let ice = self.0.link.ice_servers.borrow().clone();
         let relay_only = self.0.link.relay_only.get();
-        match Peer::new(id, me, &ice, relay_only, self.local_tracks(), initiate, events) {
+        match Peer::new(id, me, &ice, relay_only, self.local_tracks(), Opening { initiate, data_only }, events) {
             Ok(peer) => {
                 self.0.peers.borrow_mut().insert(id, peer.clone());
                 self.retune();
-                if let Some(screen) = self.0.shares.screen.borrow().as_ref() {
+                if let Some(screen) = self.0.shares.screen.borrow().as_ref().filter(|_| !data_only) {
                     peer.share(Some(screen));
                 }
                 Some(peer)

@@ -105,6 +105,13 @@ pub struct Events {
     pub state: Box<dyn Fn(Connection)>,
 }
 
+/// How a connection starts: whether this side makes the first offer, and
+/// whether it carries files only.
+pub struct Opening {
+    pub initiate: bool,
+    pub data_only: bool,
+}
+
 /// This side's camera and microphone, as the peer should send them.
 #[derive(Clone, Default)]
 pub struct LocalTracks {
@@ -115,6 +122,12 @@ pub struct LocalTracks {
 pub struct Peer {
     pub id: PeerId,
     pc: RtcPeerConnection,
+    /// Only the files channel, no media and no chat: a forwarded room's
+    /// file transfer, browser to browser (see `call/files.rs`).
+    data_only: bool,
+    /// File messages waiting for the files channel to open (data-only
+    /// connections are made when a file is sent).
+    waiting_files: RefCell<Vec<FileMsg>>,
     polite: bool,
     making_offer: Cell<bool>,
     ignore_offer: Cell<bool>,
@@ -171,14 +184,15 @@ pub(super) fn call0(pc: &RtcPeerConnection, method: &str) -> Result<JsValue, JsV
 
 impl Peer {
     /// Opens a connection to `id`. With `initiate`, this side makes the
-    /// camera and microphone transceivers, which starts the first offer.
+    /// camera and microphone transceivers (unless `data_only`) and the
+    /// data channels, which starts the first offer.
     pub fn new(
         id: PeerId,
         me: PeerId,
         ice_servers: &[IceServer],
         relay_only: bool,
         local: LocalTracks,
-        initiate: bool,
+        Opening { initiate, data_only }: Opening,
         events: Events,
     ) -> Result<Rc<Self>, JsValue> {
         let config = RtcConfiguration::new();
@@ -190,6 +204,8 @@ impl Peer {
         let peer = Rc::new(Self {
             id,
             pc,
+            data_only,
+            waiting_files: RefCell::default(),
             polite: me < id,
             making_offer: Cell::new(false),
             ignore_offer: Cell::new(false),
@@ -212,7 +228,9 @@ impl Peer {
         peer.listen();
         registry(|peers| _ = peers.set(&JsValue::from_str(&id.to_string()), &peer.pc));
         if initiate {
-            peer.add_transceivers();
+            if !data_only {
+                peer.add_transceivers();
+            }
             peer.become_ready();
         }
         Ok(peer)
@@ -236,24 +254,19 @@ impl Peer {
         if self.ready.replace(true) {
             return;
         }
-        let init = RtcDataChannelInit::new();
-        init.set_negotiated(true);
-        init.set_id(0);
-        let channel = self.pc.create_data_channel_with_data_channel_dict("chat", &init);
-        self.on(&channel, "open", |peer, _| (peer.events.chat_open)());
-        self.on(&channel, "message", |peer, ev| {
-            let Some(text) = ev.unchecked_into::<MessageEvent>().data().as_string() else { return };
-            match PeerMsg::decode(&text) {
-                Ok(msg) => (peer.events.chat)(msg),
-                Err(err) => warn(&format!("moim: unreadable chat message from {}: {err}", peer.id)),
-            }
-        });
-        *self.chat.borrow_mut() = Some(channel);
+        if !self.data_only {
+            self.open_chat();
+        }
         let init = RtcDataChannelInit::new();
         init.set_negotiated(true);
         init.set_id(1);
         let files = self.pc.create_data_channel_with_data_channel_dict("files", &init);
         files.set_binary_type(web_sys::RtcDataChannelType::Arraybuffer);
+        self.on(&files, "open", |peer, _| {
+            for msg in peer.waiting_files.take() {
+                peer.send_file_msg(&msg);
+            }
+        });
         self.on(&files, "message", |peer, ev| {
             let data = ev.unchecked_into::<MessageEvent>().data();
             if let Some(text) = data.as_string() {
@@ -275,6 +288,27 @@ impl Peer {
         self.apply_limits();
     }
 
+    /// The chat channel (id 0), negotiated: both sides open it on their own.
+    fn open_chat(self: &Rc<Self>) {
+        let init = RtcDataChannelInit::new();
+        init.set_negotiated(true);
+        init.set_id(0);
+        let channel = self.pc.create_data_channel_with_data_channel_dict("chat", &init);
+        self.on(&channel, "open", |peer, _| (peer.events.chat_open)());
+        self.on(&channel, "message", |peer, ev| {
+            let Some(text) = ev.unchecked_into::<MessageEvent>().data().as_string() else { return };
+            match PeerMsg::decode(&text) {
+                Ok(msg) => (peer.events.chat)(msg),
+                Err(err) => warn(&format!("moim: unreadable chat message from {}: {err}", peer.id)),
+            }
+        });
+        *self.chat.borrow_mut() = Some(channel);
+    }
+
+    pub fn data_only(&self) -> bool {
+        self.data_only
+    }
+
     /// Sends a message on the chat channel; false if it is not open yet
     /// (the other side then asks for history when it opens).
     pub fn send_chat(&self, msg: &PeerMsg) -> bool {
@@ -290,9 +324,18 @@ impl Peer {
         self.files.borrow().clone().filter(|c| c.ready_state() == RtcDataChannelState::Open)
     }
 
-    /// Sends a message about a file; false if the files channel is not open.
+    /// Sends a message about a file; false if the files channel is not
+    /// open (on a data-only connection, it waits for the channel instead).
     pub fn send_file_msg(&self, msg: &FileMsg) -> bool {
-        self.files_channel().is_some_and(|c| c.send_with_str(&msg.encode()).is_ok())
+        if let Some(channel) = self.files_channel() {
+            return channel.send_with_str(&msg.encode()).is_ok();
+        }
+        let opening = self.files.borrow().as_ref().is_none_or(|c| c.ready_state() == RtcDataChannelState::Connecting);
+        if self.data_only && opening {
+            self.waiting_files.borrow_mut().push(msg.clone());
+            return true;
+        }
+        false
     }
 
     fn listen(self: &Rc<Self>) {

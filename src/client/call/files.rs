@@ -99,7 +99,17 @@ impl Call {
         let state = self.0.state;
         let Some(name) = clean_file_name(&file.name()) else { return };
         let size = file.size() as u64;
-        let peers: Vec<_> = self.0.peers.borrow().values().cloned().collect();
+        // In a forwarded room, a connection for files is made to each person
+        // (the file goes browser to browser, never through the server).
+        let peers: Vec<_> = match self.forwarded() {
+            true => state
+                .remotes
+                .with_untracked(|all| all.iter().map(|r| r.id).collect::<Vec<_>>())
+                .into_iter()
+                .filter_map(|id| self.files_peer(id))
+                .collect(),
+            false => self.0.peers.borrow().values().cloned().collect(),
+        };
         let mut offered = 0;
         for peer in peers {
             let id = Uuid::new_v4();

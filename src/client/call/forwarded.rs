@@ -80,7 +80,7 @@ impl Call {
     fn forwarded_track(&self, peer: PeerId, source: Source, track: MediaStreamTrack) {
         self.0.forwarded.tracks.borrow_mut().entry(peer).or_default().insert(source, track.clone());
         let Some(remote) = self.0.state.remote(peer) else { return };
-        let meshed = self.0.peers.borrow().contains_key(&peer);
+        let meshed = self.meshed(peer);
         if !meshed {
             return self.show_forwarded(remote);
         }
@@ -118,9 +118,10 @@ impl Call {
             };
             put_track(target, track);
         }
-        let mesh = self.0.peers.borrow_mut().remove(&remote.id);
-        if let Some(peer) = mesh {
-            peer.close();
+        if self.meshed(remote.id) {
+            if let Some(peer) = self.0.peers.borrow_mut().remove(&remote.id) {
+                peer.close();
+            }
         }
         if let Some(uplink) = self.0.forwarded.uplink.borrow().as_ref() {
             remote.connection.set(uplink.state());
@@ -129,7 +130,7 @@ impl Call {
 
     /// A participant started sharing again: their screen's slot is known.
     pub(super) fn show_forwarded_screen(&self, remote: Remote) {
-        if !self.forwarded() || self.0.peers.borrow().contains_key(&remote.id) {
+        if !self.forwarded() || self.meshed(remote.id) {
             return;
         }
         let tracks = self.0.forwarded.tracks.borrow().get(&remote.id).cloned().unwrap_or_default();
@@ -142,12 +143,23 @@ impl Call {
 
     /// Every tile shown through the server follows the uplink's state.
     fn uplink_state(&self, state: Connection) {
-        let meshed: Vec<PeerId> = self.0.peers.borrow().keys().copied().collect();
+        let meshed: Vec<PeerId> = self.0.peers.borrow().values().filter(|p| !p.data_only()).map(|p| p.id).collect();
         self.0.state.remotes.with_untracked(|all| {
             for remote in all.iter().filter(|r| !meshed.contains(&r.id)) {
                 remote.connection.set(state);
             }
         });
+    }
+
+    /// Whether `peer`'s media still comes over a mesh connection.
+    fn meshed(&self, peer: PeerId) -> bool {
+        self.0.peers.borrow().get(&peer).is_some_and(|p| !p.data_only())
+    }
+
+    /// A connection to `peer` for files, made if there is none.
+    pub(super) fn files_peer(&self, peer: PeerId) -> Option<Rc<crate::client::peer::Peer>> {
+        let existing = self.0.peers.borrow().get(&peer).cloned();
+        existing.or_else(|| self.open_peer(peer, true))
     }
 
     pub(super) fn forget_forwarded(&self, peer: PeerId) {

@@ -18,6 +18,9 @@ impl Peer {
     /// transceivers, making them on first use. Changing their direction
     /// starts a renegotiation.
     pub(super) fn apply_screen(&self) {
+        if self.data_only {
+            return;
+        }
         let screen = self.screen.borrow().clone();
         for kind in [Kind::Video, Kind::Audio] {
             let track = screen.as_ref().and_then(|s| crate::client::media::first_track(s, kind));
