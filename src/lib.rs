@@ -1,10 +1,12 @@
 //! # moim (모임, "a gathering")
 //!
 //! A video-meeting web app in Rust end to end. The server renders each page,
-//! the page hydrates into a WebAssembly client, and the browsers of a room
-//! talk to each other directly over WebRTC (full mesh). The server only
+//! the page hydrates into a WebAssembly client, and the browsers of a small
+//! room talk to each other directly over WebRTC (full mesh); the server
 //! introduces them over a websocket (signaling), hands out ICE servers and
-//! keeps the rooms.
+//! keeps the rooms. A room past `mesh_max` people is forwarded: each
+//! browser sends its media once, to the forwarding unit inside the server,
+//! which passes it on.
 //!
 //! # Layout
 //!
@@ -18,6 +20,8 @@
 //!   message; `protocol/` holds its parts:
 //!   - `signal.rs`: server ⇄ browser on the signaling socket, one serde
 //!     enum each way; `close.rs`: its close codes, with their reasons;
+//!   - `forward.rs`: server ⇄ browser in a forwarded room (modes, sources,
+//!     slots);
 //!   - `peer.rs`: browser ⇄ browser on the data channels (chat, history, files);
 //!   - `recording.rs`: the recordings' HTTP paths, bodies and codes, and
 //!     what the Recordings page is given by the server (`ListRecordings`);
@@ -79,6 +83,11 @@
 //!   - `secret.rs`: the server key in `data_dir`, and the expiring resume
 //!     tokens and per-host capabilities signed with it;
 //!   - `turn.rs`: expiring TURN credentials (the TURN REST convention);
+//!   - `forward.rs`: the forwarding unit's handle and what it needs from
+//!     the rooms (`Seats`); `forward/unit.rs`: its one task, every
+//!     participant's str0m `Rtc` on one UDP socket, and the forwarding
+//!     table; `forward/slots.rs`: which receiving transceiver carries
+//!     which track;
 //!   - `recordings.rs`: recordings on disk (chunks appended in order,
 //!     fsynced, quotas); `recording_routes.rs`: their HTTP side (start,
 //!     upload, finish, delete, files with range requests, the viewer
@@ -95,8 +104,11 @@
 //!   - `recorder.rs`: the call screen drawn into a canvas and everyone's
 //!     sound mixed, into a MediaRecorder; `upload.rs` sends its chunks in
 //!     order, with retries;
+//!   - `uplink.rs`: a forwarded room's one RTCPeerConnection, to the
+//!     server: four sending transceivers, slots to receive, offers only
+//!     from this side;
 //!   - `peer.rs`: one RTCPeerConnection with perfect negotiation and its
-//!     chat and files data channels; `peer/screen.rs` puts a shared screen on
+//!     chat and files data channels (files only, in a forwarded room); `peer/screen.rs` puts a shared screen on
 //!     transceivers of its own, `peer/quality.rs` caps the camera's bitrate
 //!     and frame rate by the size of the call;
 //!   - `call.rs`: the mesh: one peer per remote participant, driven by
@@ -106,6 +118,8 @@
 //!     receives and merges chat (with the history exchange),
 //!     `call/screen.rs` shares a screen or plays a video into the call,
 //!     `call/files.rs` sends and receives files on the files channel,
+//!     `call/forwarded.rs` moves the call to the server's forwarding unit
+//!     without a dark tile and shows what it forwards,
 //!     `call/awake.rs` keeps the screen on during the call, `call/link.rs` reconnects, resumes
 //!     and merges the room back after a restart, `call/host.rs` sends a
 //!     host's requests and follows the room's settings, `call/record.rs`
@@ -114,6 +128,13 @@
 //!
 //! # Choices
 //!
+//! - Forwarding runs on str0m (sans-IO WebRTC) inside the server rather than
+//!   beside it (mediasoup, LiveKit, Janus are separate services to deploy).
+//!   Its DTLS and SRTP use Debian's OpenSSL: str0m's "rust-crypto" backend
+//!   still makes certificates with aws-lc and brings 57 crates to
+//!   OpenSSL's 19. A browser always offers and the server always answers,
+//!   on receiving transceivers the server reuses ("slots"): no glare, and
+//!   people coming and going seldom renegotiate.
 //! - The browser code talks to web-sys directly rather than through
 //!   leptos-use: the call needs per-track control (replaceTrack, fallbacks
 //!   from camera+mic to either alone, device ids) and websocket close codes

@@ -41,6 +41,7 @@ test('a room that grows past the mesh moves to the server, and every tile keeps 
     await expectVideoAdvancing(alice, 'Bob');
     await expectVideoAdvancing(bob, 'Alice');
     expect(await open(alice), 'a mesh of two: one connection each').toBe(1);
+    await expect(alice.getByRole('note', { name: /pass through the server/ })).toHaveCount(0);
 
     const carol = await counted(browser, url, 'Carol');
     const people = { Alice: alice, Bob: bob, Carol: carol };
@@ -55,6 +56,8 @@ test('a room that grows past the mesh moves to the server, and every tile keeps 
       expect(await page.evaluate(() => window.moimUplink?.connectionState)).toBe('connected');
     }
     await expect(tile(carol, 'Alice')).toBeVisible();
+    // The screen says where the media goes now.
+    await expect(carol.getByRole('note', { name: /pass through the server/ })).toHaveText('Via the server');
   } finally {
     await server.stop();
   }
@@ -113,6 +116,59 @@ test('in a forwarded room, chat (with the history for a late joiner), screen sha
     await alice.getByRole('group', { name: 'notes.bin from Bob' }).getByRole('button', { name: 'Decline' }).click();
     // The tiles still come through the server.
     await expectVideoAdvancing(carol, 'Bob');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('six people in a forwarded room: five moving pictures each, one connection each, chat and a screen for all', async ({ browser }) => {
+  test.setTimeout(240_000);
+  const server = ownServer(3114, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 2\n' });
+  await server.start();
+  try {
+    const url = await server.newRoom();
+    const names = ['Alice', 'Bob', 'Carol', 'Dan', 'Erin', 'Frank'];
+    const people = {};
+    for (const name of names.slice(0, 5)) people[name] = await counted(browser, url, name);
+    await openChat(people.Bob);
+    await say(people.Alice, 'before Frank came');
+    await expect.poll(() => lines(people.Bob)).toEqual([['Alice', 'before Frank came']]);
+    people.Frank = await counted(browser, url, 'Frank');
+    for (const [name, page] of Object.entries(people)) {
+      for (const other of names.filter((n) => n !== name)) await expectVideoAdvancing(page, other);
+      await expect.poll(() => open(page), { message: `${name} has one connection` }).toBe(1);
+    }
+    await openChat(people.Frank);
+    await expect.poll(() => lines(people.Frank)).toEqual([['Alice', 'before Frank came']]);
+
+    await people.Carol.getByRole('button', { name: 'Share screen' }).click();
+    for (const name of names.filter((n) => n !== 'Carol')) {
+      await expectVideoAdvancing(people[name], "Carol's screen");
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a forwarded call comes back by itself after a server restart', async ({ browser }) => {
+  test.setTimeout(120_000);
+  const server = ownServer(3115, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 1\n' });
+  await server.start();
+  try {
+    const url = await server.newRoom();
+    const alice = await counted(browser, url, 'Alice');
+    const bob = await counted(browser, url, 'Bob');
+    const carol = await counted(browser, url, 'Carol');
+    const people = { Alice: alice, Bob: bob, Carol: carol };
+    await expectVideoAdvancing(alice, 'Carol');
+
+    await server.stop('SIGKILL');
+    await server.start();
+    for (const [name, page] of Object.entries(people)) {
+      for (const other of Object.keys(people).filter((n) => n !== name)) await expectVideoAdvancing(page, other);
+      await expect.poll(() => open(page)).toBe(1);
+      await expect(page.locator('.tiles > .tile:not(.self)'), `${name} sees each other person once`).toHaveCount(2);
+    }
   } finally {
     await server.stop();
   }

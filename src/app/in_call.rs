@@ -45,6 +45,11 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 <Show when=move || settings.with(|s| s.locked)>
                     <span class="tag">{t!(locked)}</span>
                 </Show>
+                <Show when=move || state.forwarded.get()>
+                    <span class="tag" role="note" title=t!(via_server_about) aria-label=t!(via_server_about)>
+                        {t!(via_server)}
+                    </span>
+                </Show>
                 <RecBadge state/>
                 <span class="copied" role="status">{move || state.copied.get().then(|| tr!(link_copied))}</span>
                 // Said to screen readers in every state, shown only when

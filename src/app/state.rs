@@ -148,6 +148,9 @@ pub struct CallState {
     pub recording: RwSignal<Option<RecordingStatus>>,
     /// Files sent and received in this call, oldest first.
     pub transfers: RwSignal<Vec<Transfer>>,
+    /// The room's media goes through the server's forwarding unit (the
+    /// call screen says so: the server could see and hear it).
+    pub forwarded: RwSignal<bool>,
 }
 
 /// This participant's recording, while it runs and after it stopped.
@@ -263,6 +266,7 @@ impl CallState {
             join_asked: RwSignal::new(false),
             recording: RwSignal::new(None),
             transfers: RwSignal::new(Vec::new()),
+            forwarded: RwSignal::new(false),
         }
     }
 

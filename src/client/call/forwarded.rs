@@ -47,6 +47,7 @@ impl Call {
     /// restarted), so an old uplink is replaced.
     pub(super) fn forward(&self, fresh: bool) {
         self.0.forwarded.mode.set(RoomMode::Forwarded);
+        self.0.state.forwarded.set(true);
         if fresh {
             if let Some(old) = self.0.forwarded.uplink.borrow_mut().take() {
                 old.close();
@@ -171,6 +172,7 @@ impl Call {
             uplink.close();
         }
         self.0.forwarded.tracks.borrow_mut().clear();
+        let _ = self.0.state.forwarded.try_set(false);
     }
 }
 
