@@ -37,3 +37,13 @@ use wasm_bindgen::JsCast;
 pub(crate) fn warn(text: &str) {
     web_sys::console::warn_1(&JsValue::from_str(text));
 }
+
+/// Waits without blocking the page.
+pub(crate) async fn sleep(pause: std::time::Duration) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, pause.as_millis() as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -4,7 +4,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { expectVideoAdvancing, finish, join, lines, openChat, ownServer, person, say, tile } from './people.mjs';
+import {
+  expectVideoAdvancing, finish, frameGaps, join, lines, openChat, ownServer, person, say, tile, watchFrames,
+} from './people.mjs';
 
 test.afterEach(finish);
 
@@ -42,6 +44,8 @@ test('a room that grows past the mesh moves to the server, and every tile keeps 
     await expectVideoAdvancing(bob, 'Alice');
     expect(await open(alice), 'a mesh of two: one connection each').toBe(1);
     await expect(alice.getByRole('note', { name: /pass through the server/ })).toHaveCount(0);
+    await watchFrames(alice, 'Bob');
+    await watchFrames(bob, 'Alice');
 
     const carol = await counted(browser, url, 'Carol');
     const people = { Alice: alice, Bob: bob, Carol: carol };
@@ -54,6 +58,13 @@ test('a room that grows past the mesh moves to the server, and every tile keeps 
     for (const page of Object.values(people)) {
       await expect.poll(() => open(page), { timeout: 15_000 }).toBe(1);
       expect(await page.evaluate(() => window.moimUplink?.connectionState)).toBe('connected');
+    }
+    // The move darkened no tile: Alice and Bob saw each other all along.
+    await alice.waitForTimeout(2_000);
+    for (const [page, name] of [[alice, 'Bob'], [bob, 'Alice']]) {
+      const { frames, seconds, longest } = await frameGaps(page, name);
+      console.log(`${name} through the move: ${frames} frames in ${seconds.toFixed(1)} s, longest gap ${longest} ms`);
+      expect(longest, `${name}'s video never stopped for more than a second`).toBeLessThan(1_000);
     }
     await expect(tile(carol, 'Alice')).toBeVisible();
     // The screen says where the media goes now.

@@ -115,6 +115,32 @@ export async function expectVideoAdvancing(page, name) {
     .toBeGreaterThan(4);
 }
 
+/**
+ * Counts the frames of `name`'s video on `page` from now on, and the longest
+ * wait between two of them; read back with `frameGaps`.
+ */
+export async function watchFrames(page, name) {
+  await tile(page, name).locator('video').evaluate((v) => {
+    const watch = { frames: 0, start: performance.now(), last: performance.now(), longest: 0 };
+    v.moimWatch = watch;
+    const onFrame = (now) => {
+      watch.frames += 1;
+      watch.longest = Math.max(watch.longest, now - watch.last);
+      watch.last = now;
+      v.requestVideoFrameCallback(onFrame);
+    };
+    v.requestVideoFrameCallback(onFrame);
+  });
+}
+
+export async function frameGaps(page, name) {
+  return tile(page, name).locator('video').evaluate((v) => {
+    const w = v.moimWatch;
+    const now = performance.now();
+    return { frames: w.frames, seconds: (now - w.start) / 1000, longest: Math.round(Math.max(w.longest, now - w.last)) };
+  });
+}
+
 /** Alice and then Bob join `url`; returns both once each sees the other's video move. */
 export async function aliceAndBob(browser, url) {
   const alice = await join(browser, url, 'Alice');

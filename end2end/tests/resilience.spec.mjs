@@ -3,38 +3,14 @@
 import { test, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
-import { join, finish, ownServer, tile, expectVideoAdvancing, aliceAndBob, openChat, say, lines } from './people.mjs';
+import {
+  join, finish, ownServer, tile, expectVideoAdvancing, aliceAndBob, openChat, say, lines, watchFrames, frameGaps,
+} from './people.mjs';
 
 test.afterEach(finish);
 
 const status = (page) => page.getByRole('status').filter({ hasText: /^(Connecting…|Connected|Reconnecting…)$/ });
 const remoteTiles = (page) => page.locator('.tiles > .tile:not(.self)');
-
-/**
- * Counts the frames of `name`'s video on `page` from now on, and the longest
- * wait between two of them; read back with `frameGaps`.
- */
-async function watchFrames(page, name) {
-  await tile(page, name).locator('video').evaluate((v) => {
-    const watch = { frames: 0, start: performance.now(), last: performance.now(), longest: 0 };
-    v.moimWatch = watch;
-    const onFrame = (now) => {
-      watch.frames += 1;
-      watch.longest = Math.max(watch.longest, now - watch.last);
-      watch.last = now;
-      v.requestVideoFrameCallback(onFrame);
-    };
-    v.requestVideoFrameCallback(onFrame);
-  });
-}
-
-async function frameGaps(page, name) {
-  return tile(page, name).locator('video').evaluate((v) => {
-    const w = v.moimWatch;
-    const now = performance.now();
-    return { frames: w.frames, seconds: (now - w.start) / 1000, longest: Math.round(Math.max(w.longest, now - w.last)) };
-  });
-}
 
 for (const signal of ['SIGKILL', 'SIGTERM']) {
   test(`the call goes on through a server restart (${signal})`, async ({ browser }) => {

@@ -29,7 +29,8 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionState,
-    RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit,
+    RtcRtpReceiver, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
+    RtcSessionDescriptionInit,
 };
 
 /// How long the connection may stay `disconnected` before an ICE restart,
@@ -42,8 +43,8 @@ type Handler = Closure<dyn FnMut(JsValue)>;
 pub struct Events {
     /// An offer to send to the server.
     pub offer: Box<dyn Fn(ClientMsg)>,
-    /// A slot now carries this participant's track.
-    pub track: Box<dyn Fn(PeerId, Source, MediaStreamTrack)>,
+    /// A slot now carries this participant's track (on this receiver).
+    pub track: Box<dyn Fn(PeerId, Source, RtcRtpReceiver)>,
     /// The connection's state changed.
     pub state: Box<dyn Fn(Connection)>,
 }
@@ -233,7 +234,7 @@ impl Uplink {
             let transceiver = self.receiving.borrow().iter().find(|t| t.mid().as_ref() == Some(&slot.mid)).cloned();
             if let Some(transceiver) = transceiver {
                 self.shown.borrow_mut().insert(slot.mid.clone(), carried);
-                (self.events.track)(slot.peer, slot.source, transceiver.receiver().track());
+                (self.events.track)(slot.peer, slot.source, transceiver.receiver());
             }
         }
     }

@@ -130,7 +130,7 @@ impl Upload {
                 Ok(()) => pause = Duration::from_millis(500),
                 Err(Failure::Retry(why)) => {
                     warn(&format!("moim: recording upload failed ({why}); trying again"));
-                    sleep(pause).await;
+                    crate::client::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(10));
                 }
                 Err(Failure::Final(why)) => {
@@ -251,14 +251,4 @@ async fn request(method: &str, url: &str, headers: Option<&Headers>, body: &JsVa
 async fn text(response: &Response) -> String {
     let Ok(promise) = response.text() else { return String::new() };
     JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default()
-}
-
-/// Waits without blocking the page.
-async fn sleep(pause: Duration) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, pause.as_millis() as i32);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
 }

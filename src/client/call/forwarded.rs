@@ -17,10 +17,11 @@ use crate::{
     },
     protocol::{PeerId, RoomMode, Source},
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, task::spawn_local};
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 use wasm_bindgen::{closure::Closure, JsCast};
-use web_sys::{MediaStream, MediaStreamTrack};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MediaStream, MediaStreamTrack, RtcRtpReceiver};
 
 /// The forwarded side of a call.
 #[derive(Default)]
@@ -78,7 +79,8 @@ impl Call {
     }
 
     /// A slot now carries `peer`'s track from `source`.
-    fn forwarded_track(&self, peer: PeerId, source: Source, track: MediaStreamTrack) {
+    fn forwarded_track(&self, peer: PeerId, source: Source, receiver: RtcRtpReceiver) {
+        let track = receiver.track();
         self.0.forwarded.tracks.borrow_mut().entry(peer).or_default().insert(source, track.clone());
         let Some(remote) = self.0.state.remote(peer) else { return };
         let meshed = self.meshed(peer);
@@ -86,16 +88,28 @@ impl Call {
             return self.show_forwarded(remote);
         }
         // Still on the mesh: move once this track brings something, if it
-        // is the one that shows the person (their camera, or their sound
-        // while their camera is off).
-        let shows = source == Source::Camera || (source == Source::Mic && !remote.media.get_untracked().video);
-        if !shows {
+        // is the one that shows the person: their camera once a frame of it
+        // is decoded (packets come before the first keyframe, and a tile
+        // moved then would stand still), or their sound while their camera
+        // is off.
+        let weak = Rc::downgrade(&self.0);
+        if source == Source::Camera {
+            spawn_local(async move {
+                decoded(&receiver).await;
+                if let Some(call) = upgrade(&weak) {
+                    if let Some(remote) = call.0.state.remote(peer).filter(|_| call.meshed(peer)) {
+                        call.show_forwarded(remote);
+                    }
+                }
+            });
+            return;
+        }
+        if source != Source::Mic || remote.media.get_untracked().video {
             return;
         }
         if !track.muted() {
             return self.show_forwarded(remote);
         }
-        let weak = Rc::downgrade(&self.0);
         let once = Closure::once_into_js(move || {
             if let Some(call) = upgrade(&weak) {
                 if let Some(remote) = call.0.state.remote(peer) {
@@ -176,19 +190,42 @@ impl Call {
     }
 }
 
+/// Returns once the receiver has decoded a frame, or after a few seconds
+/// (a camera that sends nothing must not hold the move up for ever).
+async fn decoded(receiver: &RtcRtpReceiver) {
+    for _ in 0..50 {
+        if let Ok(report) = JsFuture::from(receiver.get_stats()).await {
+            let mut frames = 0.0;
+            report.unchecked_into::<js_sys::Map>().for_each(&mut |stats, _| {
+                let decoded = js_sys::Reflect::get(&stats, &"framesDecoded".into()).ok().and_then(|n| n.as_f64());
+                frames += decoded.unwrap_or(0.0);
+            });
+            if frames > 0.0 {
+                return;
+            }
+        }
+        crate::client::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Puts a track in one of a participant's streams in place of the one of
-/// its kind, so its tile plays it.
+/// its kind, so its tile plays it. A track swapped in a stream that plays
+/// already is taken up by the `<video>` as it is; setting the stream again
+/// would make the element load it anew, and stand still meanwhile.
 fn put_track(stream: RwSignal<Option<MediaStream>, LocalStorage>, track: &MediaStreamTrack) {
     let current = stream.get_untracked().or_else(|| MediaStream::new().ok());
     let Some(current) = current else { return };
     let kind = if track.kind() == "audio" { Kind::Audio } else { Kind::Video };
-    if let Some(old) = crate::client::media::first_track(&current, kind) {
-        if old.id() == track.id() {
-            return;
-        }
-        current.remove_track(&old);
+    let old = crate::client::media::first_track(&current, kind);
+    if old.as_ref().is_some_and(|old| old.id() == track.id()) {
+        return;
+    }
+    if let Some(old) = &old {
+        current.remove_track(old);
     }
     current.add_track(track);
-    stream.set(None);
-    stream.set(Some(current));
+    if old.is_none() {
+        stream.set(None);
+        stream.set(Some(current));
+    }
 }
