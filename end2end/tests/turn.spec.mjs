@@ -3,7 +3,7 @@
 import { test, expect } from '@playwright/test';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { finish, ownServer, aliceAndBob } from './people.mjs';
+import { finish, ownServer, aliceAndBob, join, expectVideoAdvancing } from './people.mjs';
 
 test.afterEach(finish);
 
@@ -107,6 +107,35 @@ test('a relay-only call connects through TURN with expiring credentials', async 
     const expired = await gather(alice, credentials(Math.floor(Date.now() / 1000) - 60));
     expect(expired.types).toEqual([]);
     expect(expired.errors).toContain(401);
+  } finally {
+    await server.stop();
+    turn.stop();
+  }
+});
+
+test('a relay-only room that is forwarded reaches the server through TURN', async ({ browser }) => {
+  test.skip(!haveCoturn, 'needs coturn (scripts/setup.sh installs it)');
+  const turn = await startCoturn();
+  const server = ownServer(3116, {
+    settings: `relay_only = true\n[turn]\nurls = ["${TURN_URL}"]\nsecret = "${SECRET}"\nttl_secs = 600\n[forward]\nmesh_max = 1\n`,
+  });
+  await server.start();
+  try {
+    const url = await server.newRoom();
+    const alice = await join(browser, url, 'Alice');
+    const bob = await join(browser, url, 'Bob');
+    await expectVideoAdvancing(alice, 'Bob');
+    await expectVideoAdvancing(bob, 'Alice');
+    for (const page of [alice, bob]) {
+      const local = await page.evaluate(async () => {
+        const pc = window.moimUplink;
+        const stats = await pc.getStats();
+        const transport = [...stats.values()].find((s) => s.type === 'transport');
+        const pair = stats.get(transport.selectedCandidatePairId);
+        return stats.get(pair.localCandidateId).candidateType;
+      });
+      expect(local, 'the browser reaches the forwarding unit only through its relay').toBe('relay');
+    }
   } finally {
     await server.stop();
     turn.stop();
