@@ -3,7 +3,7 @@
 import { expect, chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { get as httpsGet } from 'node:https';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as join_ } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -196,10 +196,12 @@ export function ownServer(port, { settings, https = false } = {}) {
     base,
     /** Starts the server and waits until it answers. */
     async start() {
+      // MOIM_E2E_LOG=<file>: the server's log goes there (for debugging a test).
+      const log = process.env.MOIM_E2E_LOG ? openSync(process.env.MOIM_E2E_LOG, 'a') : 'ignore';
       child = spawn('./target/debug/moim', ['--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
         cwd: root,
         env,
-        stdio: 'ignore',
+        stdio: ['ignore', log, log],
       });
       // An HTTPS server's test certificate is its own: ask without checking
       // it. A port that accepts is not enough: the first page must come back.

@@ -1,9 +1,10 @@
 //! The one connection to the server's forwarding unit, in a forwarded room
 //! (docs/protocol.md, section 11).
 //!
-//! It sends on four transceivers made at once — microphone, camera,
-//! screen, screen sound — so that turning a device on or off, or sharing a
-//! screen, is a `replaceTrack` and never a renegotiation. It receives on
+//! It sends on four transceivers made at once — microphone, camera (in
+//! three simulcast layers), screen, screen sound — so that turning a device
+//! on or off, or sharing a screen, is a `replaceTrack` and never a
+//! renegotiation. It receives on
 //! *slots*: receiving transceivers the server fills with whoever's track
 //! it chooses, and tells us whose (`forward_slots`).
 //!
@@ -73,6 +74,21 @@ fn kind_name(source: Source) -> &'static str {
     }
 }
 
+/// The camera's simulcast layers: the server sends each receiver the one
+/// that fits the tile it shows (`server/forward/layers.rs`). Chromium sends
+/// at most two layers of a picture under 540 lines (and leaves the rest
+/// out, whatever is asked), so a 360p camera (moim's) sends half and
+/// whole, and a taller one a quarter, half and whole.
+fn layers(height: Option<i32>) -> JsValue {
+    let quarter = json!({ "rid": "q", "scaleResolutionDownBy": 4.0, "maxBitrate": 150_000 });
+    let half = json!({ "rid": "h", "scaleResolutionDownBy": 2.0, "maxBitrate": 400_000 });
+    let whole = json!({ "rid": "f", "maxBitrate": 1_200_000 });
+    match height.unwrap_or(360) >= 540 {
+        true => js_object(&json!([quarter, half, whole])),
+        false => js_object(&json!([half, whole])),
+    }
+}
+
 impl Uplink {
     pub fn new(
         ice_servers: &[IceServer],
@@ -92,6 +108,10 @@ impl Uplink {
             .map(|source| {
                 let init = RtcRtpTransceiverInit::new();
                 init.set_direction(RtcRtpTransceiverDirection::Sendonly);
+                if source == Source::Camera {
+                    let height = local.video.as_ref().and_then(|t| t.get_settings().get_height());
+                    let _ = js_sys::Reflect::set(&init, &JsValue::from_str("sendEncodings"), &layers(height));
+                }
                 let transceiver = pc.add_transceiver_with_str_and_init(kind_name(source), &init);
                 (source, transceiver)
             })

@@ -173,6 +173,9 @@ pub enum ClientMsg {
     /// In a forwarded room: an SDP offer for the one connection to the
     /// server, with what each sending transceiver carries.
     ForwardOffer { sdp: String, sending: Vec<Published> },
+    /// In a forwarded room: how big this browser shows `peer`'s camera now,
+    /// in device pixels (it picks the simulcast layer the server sends).
+    ForwardView { peer: PeerId, width: u16, height: u16 },
     /// In a forwarded room, chat goes through the server (there are no
     /// data channels between browsers): a chat-channel message for one
     /// peer, or for everyone else in the room when `to` is absent.
@@ -343,6 +346,7 @@ pub(crate) const CLIENT_TYPES: &[&str] = &[
     "make_host",
     "revoke_host",
     "forward_offer",
+    "forward_view",
     "chat",
 ];
 

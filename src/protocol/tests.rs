@@ -139,6 +139,7 @@ fn client_types_name_every_client_message() {
         ClientMsg::MakeHost { .. } => "make_host",
         ClientMsg::RevokeHost { .. } => "revoke_host",
         ClientMsg::ForwardOffer { .. } => "forward_offer",
+        ClientMsg::ForwardView { .. } => "forward_view",
         ClientMsg::Chat { .. } => "chat",
     };
     let mut seen = Vec::new();

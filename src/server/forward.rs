@@ -16,6 +16,7 @@
 //! Media is decrypted in the server (DTLS-SRTP ends here) and encrypted
 //! again for each receiver: the call screen says so in a forwarded room.
 
+mod layers;
 mod slots;
 mod unit;
 
@@ -57,6 +58,13 @@ pub(crate) enum Command {
         room: RoomId,
         peer: PeerId,
     },
+    View {
+        room: RoomId,
+        peer: PeerId,
+        of: PeerId,
+        width: u16,
+        height: u16,
+    },
 }
 
 /// A handle on the running unit; cheap to clone.
@@ -78,7 +86,13 @@ impl Forwarder {
             ips => ips.iter().map(|ip| SocketAddr::new(*ip, addr.port())).collect(),
         };
         let (commands, queue) = mpsc::unbounded_channel();
-        tokio::spawn(unit::run(socket, announced, queue, seats));
+        let unit = tokio::spawn(unit::run(socket, announced, queue, seats));
+        tokio::spawn(async move {
+            match unit.await {
+                Ok(()) => tracing::info!("forwarding unit stopped"),
+                Err(err) => tracing::error!(%err, "forwarding unit failed"),
+            }
+        });
         tracing::info!(%addr, "forwarding unit listening");
         Ok(Self { commands, addr })
     }
@@ -95,6 +109,12 @@ impl Forwarder {
         let (reply, answer) = oneshot::channel();
         self.commands.send(Command::Offer { room, peer, sdp, sending, reply }).map_err(|_| ForwardError::Stopped)?;
         answer.await.map_err(|_| ForwardError::Stopped)?
+    }
+
+    /// How big `peer` shows `of`'s camera now (device pixels): picks the
+    /// simulcast layer it gets.
+    pub fn view(&self, room: RoomId, peer: PeerId, of: PeerId, width: u16, height: u16) {
+        let _ = self.commands.send(Command::View { room, peer, of, width, height });
     }
 
     /// Ends a participant's connection at once (it left, or was removed).

@@ -320,6 +320,11 @@ impl Connection {
                     Err(err @ RelayError::Busy(_)) => return self.refuse(ErrorCode::RateLimited, err.to_string()),
                 }
             }
+            (ClientMsg::ForwardView { peer, width, height }, Some((room, id))) => {
+                if let Some(forward) = &self.state.forward {
+                    forward.view(room, id, peer, width, height);
+                }
+            }
             (ClientMsg::Chat { to, msg }, Some((room, from))) => {
                 if self.state.rooms.mode(room) != RoomMode::Forwarded {
                     return self.refuse(ErrorCode::NotForwarded, "chat goes browser to browser in this meeting");

@@ -15,8 +15,11 @@ use crate::{
         uplink::{Events, Uplink},
         warn,
     },
-    protocol::{PeerId, RoomMode, Source},
+    protocol::{ClientMsg, PeerId, RoomMode, Source},
 };
+
+/// How often the size of the tiles is looked at.
+const VIEW_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 use leptos::{prelude::*, task::spawn_local};
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 use wasm_bindgen::{closure::Closure, JsCast};
@@ -30,6 +33,12 @@ pub(super) struct Forwarded {
     pub(super) uplink: RefCell<Option<Rc<Uplink>>>,
     /// Each participant's forwarded tracks, by source.
     tracks: RefCell<HashMap<PeerId, HashMap<Source, MediaStreamTrack>>>,
+    /// How big each camera tile was last said to be, and the timer that
+    /// looks again (see [`Call::report_views`]).
+    views: RefCell<HashMap<PeerId, (u16, u16)>>,
+    timer: RefCell<Option<IntervalHandle>>,
+    /// Checks since the sizes were last all said again.
+    checks: std::cell::Cell<u32>,
 }
 
 impl Call {
@@ -73,7 +82,22 @@ impl Call {
         let ice = self.0.link.ice_servers.borrow().clone();
         let screen = self.0.shares.screen.borrow().clone();
         match Uplink::new(&ice, self.0.link.relay_only.get(), &self.local_tracks(), screen.as_ref(), events) {
-            Ok(uplink) => *self.0.forwarded.uplink.borrow_mut() = Some(uplink),
+            Ok(uplink) => {
+                *self.0.forwarded.uplink.borrow_mut() = Some(uplink);
+                self.0.forwarded.views.borrow_mut().clear();
+                let weak = Rc::downgrade(&self.0);
+                let timer = set_interval_with_handle(
+                    move || {
+                        if let Some(call) = upgrade(&weak) {
+                            call.report_views();
+                        }
+                    },
+                    VIEW_CHECK,
+                );
+                if let Some(old) = self.0.forwarded.timer.replace(timer.ok()) {
+                    old.clear();
+                }
+            }
             Err(err) => warn(&format!("moim: cannot connect to the server's media: {}", crate::client::js_error(&err))),
         }
     }
@@ -181,7 +205,45 @@ impl Call {
         self.0.forwarded.tracks.borrow_mut().remove(&peer);
     }
 
+    /// Tells the server how big each forwarded camera tile shows now, when
+    /// that changed by a fifth or more (and every few seconds anyway, so a
+    /// word the server could not use yet is said again): it picks the
+    /// layer to send by it.
+    fn report_views(&self) {
+        let checks = self.0.forwarded.checks.get().wrapping_add(1);
+        self.0.forwarded.checks.set(checks);
+        if checks.is_multiple_of(5) {
+            self.0.forwarded.views.borrow_mut().clear();
+        }
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let scale = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+        let ids: Vec<PeerId> = self.0.state.remotes.with_untracked(|all| all.iter().map(|r| r.id).collect());
+        for peer in ids.into_iter().filter(|peer| !self.meshed(*peer)) {
+            let selector = format!(".tile[data-peer=\"{peer}\"] video");
+            let size = match document.query_selector(&selector).ok().flatten() {
+                Some(video) => {
+                    let rect = video.get_bounding_client_rect();
+                    let px = |v: f64| (v * scale).round().clamp(0.0, 8192.0) as u16;
+                    (px(rect.width()), px(rect.height()))
+                }
+                None => (0, 0),
+            };
+            let last = self.0.forwarded.views.borrow().get(&peer).copied();
+            let moved = last.is_none_or(|(_, h)| {
+                let (h, now) = (f64::from(h), f64::from(size.1));
+                (now - h).abs() > h.max(1.0) / 5.0
+            });
+            if moved {
+                self.0.forwarded.views.borrow_mut().insert(peer, size);
+                self.send(&ClientMsg::ForwardView { peer, width: size.0, height: size.1 });
+            }
+        }
+    }
+
     pub(super) fn close_uplink(&self) {
+        if let Some(timer) = self.0.forwarded.timer.borrow_mut().take() {
+            timer.clear();
+        }
         if let Some(uplink) = self.0.forwarded.uplink.borrow_mut().take() {
             uplink.close();
         }

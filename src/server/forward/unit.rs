@@ -8,6 +8,7 @@
 //! seen it) or, for STUN, by the ICE user name.
 
 use super::{
+    layers::{Copy, Layers},
     slots::{self, Slot, Track},
     Command, ForwardError, Seats,
 };
@@ -19,8 +20,9 @@ use std::{
     time::{Duration, Instant},
 };
 use str0m::{
+    bwe::{Bitrate, BweKind},
     change::SdpOffer,
-    media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid},
+    media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid},
     net::{Protocol, Receive},
     Candidate, Event, Input, Output, Rtc, RtcConfig,
 };
@@ -48,8 +50,19 @@ struct Client {
     slots: Vec<Slot>,
     /// The last `forward_slots` it was sent.
     told: Option<ServerMsg>,
-    /// When a keyframe was last asked of each of its tracks.
-    asked: HashMap<Mid, Instant>,
+    /// When a keyframe was last asked of each of its tracks (and layers).
+    asked: HashMap<(Mid, Option<Rid>), Instant>,
+    /// Its camera's simulcast layers, as they arrive.
+    layers: Layers,
+    /// As a receiver: its copy of each simulcast track, by slot.
+    copies: HashMap<Mid, Copy>,
+    /// As a receiver: how big it shows each participant's camera (device
+    /// pixels), as it last said.
+    views: HashMap<PeerId, (u16, u16)>,
+    /// As a receiver: what its link carries, by the bandwidth estimate.
+    estimate: Option<f64>,
+    /// When its `Rtc` wants time to move on next.
+    due: Instant,
 }
 
 impl Client {
@@ -61,6 +74,11 @@ impl Client {
             slots: Vec::new(),
             told: None,
             asked: HashMap::new(),
+            layers: Layers::default(),
+            copies: HashMap::new(),
+            views: HashMap::new(),
+            estimate: None,
+            due: Instant::now(),
         }
     }
 
@@ -68,16 +86,16 @@ impl Client {
         self.sending.iter().find(|(_, s)| **s == source).map(|(mid, _)| *mid)
     }
 
-    /// Asks the browser for a keyframe of one of its tracks, at most once
-    /// per [`KEYFRAME_GAP`].
-    fn ask_keyframe(&mut self, source: Source, now: Instant) {
+    /// Asks the browser for a keyframe of one of its tracks (of one
+    /// simulcast layer), at most once per [`KEYFRAME_GAP`].
+    fn ask_keyframe(&mut self, source: Source, rid: Option<Rid>, now: Instant) {
         let Some(mid) = self.mid_of(source) else { return };
-        if self.asked.get(&mid).is_some_and(|at| now.duration_since(*at) < KEYFRAME_GAP) {
+        if self.asked.get(&(mid, rid)).is_some_and(|at| now.duration_since(*at) < KEYFRAME_GAP) {
             return;
         }
         if let Some(mut writer) = self.rtc.writer(mid) {
-            if writer.request_keyframe(None, KeyframeRequestKind::Pli).is_ok() {
-                self.asked.insert(mid, now);
+            if writer.request_keyframe(rid, KeyframeRequestKind::Pli).is_ok() {
+                self.asked.insert((mid, rid), now);
             }
         }
     }
@@ -88,7 +106,7 @@ impl Client {
 #[allow(clippy::large_enum_variant)]
 enum Out {
     Media(Key, Source, MediaData),
-    Keyframe(Key, Track),
+    Keyframe(Key, Track, Option<Rid>),
 }
 
 struct Unit {
@@ -138,6 +156,17 @@ pub(super) async fn run(
     let mut buf = vec![0; 2000];
     let mut next_sweep = Instant::now() + SWEEP;
     loop {
+        // Timers are kept here, not in the sleep below: under a steady
+        // stream of packets the socket is always ready first, and a sleep
+        // made anew each turn would never fire.
+        let now = Instant::now();
+        if now >= next_sweep {
+            unit.sweep();
+            next_sweep = now + SWEEP;
+        }
+        for client in unit.clients.values_mut().filter(|client| client.due <= now) {
+            let _ = client.rtc.handle_input(Input::Timeout(now));
+        }
         let wake = unit.poll().min(next_sweep);
         tokio::select! {
             received = unit.socket.recv_from(&mut buf) => match received {
@@ -148,16 +177,7 @@ pub(super) async fn run(
                 Some(command) => unit.command(command),
                 None => return,
             },
-            _ = tokio::time::sleep_until(wake.into()) => {
-                let now = Instant::now();
-                if now >= next_sweep {
-                    unit.sweep();
-                    next_sweep = now + SWEEP;
-                }
-                for client in unit.clients.values_mut() {
-                    let _ = client.rtc.handle_input(Input::Timeout(now));
-                }
-            }
+            _ = tokio::time::sleep_until(wake.into()) => {}
         }
     }
 }
@@ -174,6 +194,7 @@ impl Unit {
                 loop {
                     match client.rtc.poll_output() {
                         Ok(Output::Timeout(at)) => {
+                            client.due = at;
                             wake = wake.min(at);
                             break;
                         }
@@ -236,6 +257,14 @@ impl Unit {
                 let _ = reply.send(self.offer((room, peer), &sdp, sending));
             }
             Command::Leave { room, peer } => self.drop_client((room, peer)),
+            Command::View { room, peer, of, width, height } => {
+                if let Some(client) = self.clients.get_mut(&(room, peer)) {
+                    if client.views.len() < 1024 || client.views.contains_key(&of) {
+                        client.views.insert(of, (width, height));
+                    }
+                    self.choose_layers(room);
+                }
+            }
         }
     }
 
@@ -307,16 +336,17 @@ impl Unit {
                 let Some(routes) = self.routes.get(&(room, Track { peer, source })) else { return };
                 for (to, mid) in routes {
                     let Some(client) = self.clients.get_mut(&(room, *to)) else { continue };
+                    let Some(time) = client.copies.entry(*mid).or_default().pass(&data) else { continue };
                     let Some(writer) = client.rtc.writer(*mid) else { continue };
                     let Some(pt) = writer.match_params(data.params) else { continue };
-                    if let Err(err) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+                    if let Err(err) = writer.write(pt, data.network_time, time, data.data.clone()) {
                         tracing::debug!(%room, peer = %to, %err, "cannot forward");
                     }
                 }
             }
-            Out::Keyframe((room, _), track) => {
+            Out::Keyframe((room, _), track, rid) => {
                 if let Some(client) = self.clients.get_mut(&(room, track.peer)) {
-                    client.ask_keyframe(track.source, Instant::now());
+                    client.ask_keyframe(track.source, rid, Instant::now());
                 }
             }
         }
@@ -342,7 +372,11 @@ impl Unit {
             let wanted: Vec<Track> = tracks.iter().filter(|t| t.peer != *peer).copied().collect();
             let client = self.clients.get_mut(&(room, *peer)).expect("listed above");
             let assigned = slots::assign(&mut client.slots, &wanted);
-            keyframes.extend(assigned.placed.iter().map(|(_, track)| *track));
+            for (mid, track) in &assigned.placed {
+                // A new track on the slot: its copy starts at a keyframe.
+                client.copies.remove(mid);
+                keyframes.push(*track);
+            }
             for slot in &client.slots {
                 if let Some(track) = slot.carries {
                     self.routes.entry((room, track)).or_default().push((*peer, slot.mid));
@@ -366,9 +400,77 @@ impl Unit {
             }
         }
         let now = Instant::now();
-        for track in keyframes {
+        for track in keyframes.into_iter().filter(|t| t.source != Source::Camera) {
             if let Some(client) = self.clients.get_mut(&(room, track.peer)) {
-                client.ask_keyframe(track.source, now);
+                client.ask_keyframe(track.source, None, now);
+            }
+        }
+        // Cameras: a keyframe of the layer each new copy wants.
+        self.choose_layers(room);
+    }
+
+    /// Picks, for every receiver in the room, the layer of each camera it
+    /// gets: the smallest that fills the tile, then smaller ones while the
+    /// sum is more than its bandwidth estimate carries. A copy whose layer
+    /// changes asks the camera for a keyframe of it.
+    fn choose_layers(&mut self, room: RoomId) {
+        let members: Vec<PeerId> = self.clients.keys().filter(|(r, _)| *r == room).map(|(_, p)| *p).collect();
+        let mut keyframes: Vec<(PeerId, Rid)> = Vec::new();
+        for peer in &members {
+            let client = &self.clients[&(room, *peer)];
+            let cameras: Vec<(Mid, PeerId)> = client
+                .slots
+                .iter()
+                .filter_map(|slot| slot.carries.filter(|t| t.source == Source::Camera).map(|t| (slot.mid, t.peer)))
+                .collect();
+            let mut wanted: Vec<(Mid, PeerId, Rid)> = cameras
+                .iter()
+                .filter_map(|(mid, from)| {
+                    let layers = &self.clients.get(&(room, *from))?.layers;
+                    Some((*mid, *from, layers.fits(client.views.get(from).copied())?))
+                })
+                .collect();
+            let rate = |wanted: &[(Mid, PeerId, Rid)], clients: &HashMap<Key, Client>| -> f64 {
+                wanted
+                    .iter()
+                    .map(|(_, from, rid)| clients.get(&(room, *from)).map_or(0.0, |c| c.layers.rate(*rid)))
+                    .sum()
+            };
+            let desired = rate(&wanted, &self.clients);
+            if let Some(estimate) = client.estimate {
+                // Audio and overhead take some; lower the costliest copy a
+                // step at a time until the rest fits.
+                while rate(&wanted, &self.clients) > estimate * 0.85 {
+                    let lowerable = wanted
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, (_, from, rid))| {
+                            let layers = &self.clients.get(&(room, *from))?.layers;
+                            Some((i, layers.below(*rid)?, layers.rate(*rid)))
+                        })
+                        .max_by(|a, b| a.2.total_cmp(&b.2));
+                    let Some((i, below, _)) = lowerable else { break };
+                    wanted[i].2 = below;
+                }
+            }
+            let client = self.clients.get_mut(&(room, *peer)).expect("listed above");
+            if desired > 0.0 {
+                client.rtc.bwe().set_desired_bitrate(Bitrate::bps((desired * 1.2) as u64 + 200_000));
+            }
+            for (mid, from, rid) in wanted {
+                let copy = client.copies.entry(mid).or_default();
+                if copy.wanted != Some(rid) {
+                    copy.wanted = Some(rid);
+                }
+                if copy.chosen != Some(rid) {
+                    keyframes.push((from, rid));
+                }
+            }
+        }
+        let now = Instant::now();
+        for (from, rid) in keyframes {
+            if let Some(client) = self.clients.get_mut(&(room, from)) {
+                client.ask_keyframe(Source::Camera, Some(rid), now);
             }
         }
     }
@@ -388,13 +490,20 @@ fn on_event(key: Key, client: &mut Client, event: Event, out: &mut Vec<Out>, dir
             if client.live.insert(source) {
                 dirty.insert(key.0);
             }
+            if source == Source::Camera {
+                client.layers.saw(&data, Instant::now());
+            }
             out.push(Out::Media(key, source, data));
         }
         Event::KeyframeRequest(request) => {
             let carried = client.slots.iter().find(|slot| slot.mid == request.mid).and_then(|slot| slot.carries);
             if let Some(track) = carried {
-                out.push(Out::Keyframe(key, track));
+                let rid = client.copies.get(&request.mid).and_then(|copy| copy.chosen);
+                out.push(Out::Keyframe(key, track, rid));
             }
+        }
+        Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+            client.estimate = Some(estimate.as_f64());
         }
         Event::IceConnectionStateChange(state) => {
             tracing::debug!(room = %key.0, peer = %key.1, ?state, "forwarded connection");
