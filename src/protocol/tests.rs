@@ -54,6 +54,9 @@ fn every_client_msg() -> Vec<ClientMsg> {
                 Published { mid: "1".into(), source: Source::Camera },
             ],
         },
+        ClientMsg::ForwardView { peer: peer(), width: 640, height: 360 },
+        ClientMsg::Chat { to: None, msg: PeerMsg::HistoryRequest },
+        ClientMsg::Chat { to: Some(peer()), msg: PeerMsg::HistoryRequest },
     ]
 }
 
