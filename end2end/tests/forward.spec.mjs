@@ -32,10 +32,24 @@ async function counted(browser, url, name) {
 
 const open = (page) => page.evaluate(() => window.moimOpenConnections());
 
+/** A server of the test's own whose rooms move to forwarding past `meshMax` people. */
+async function forwarding(port, meshMax) {
+  const server = ownServer(port, { settings: `rooms_per_address_hour = 1000\n[forward]\nmesh_max = ${meshMax}\n` });
+  await server.start();
+  return server;
+}
+
+/** Every person sees every other one's picture move, on one connection. */
+async function everyoneSeesEveryone(people) {
+  for (const [name, page] of Object.entries(people)) {
+    for (const other of Object.keys(people).filter((n) => n !== name)) await expectVideoAdvancing(page, other);
+    await expect.poll(() => open(page), { message: `${name} has one connection`, timeout: 15_000 }).toBe(1);
+  }
+}
+
 test('a room that grows past the mesh moves to the server, and every tile keeps moving', async ({ browser }) => {
   test.setTimeout(120_000);
-  const server = ownServer(3112, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 2\n' });
-  await server.start();
+  const server = await forwarding(3112, 2);
   try {
     const url = await server.newRoom();
     const alice = await counted(browser, url, 'Alice');
@@ -49,14 +63,9 @@ test('a room that grows past the mesh moves to the server, and every tile keeps 
 
     const carol = await counted(browser, url, 'Carol');
     const people = { Alice: alice, Bob: bob, Carol: carol };
-    for (const [name, page] of Object.entries(people)) {
-      for (const other of Object.keys(people).filter((n) => n !== name)) {
-        await expectVideoAdvancing(page, other);
-      }
-    }
     // Everyone is on the server now: one connection each, to it.
+    await everyoneSeesEveryone(people);
     for (const page of Object.values(people)) {
-      await expect.poll(() => open(page), { timeout: 15_000 }).toBe(1);
       expect(await page.evaluate(() => window.moimUplink?.connectionState)).toBe('connected');
     }
     // The move darkened no tile: Alice and Bob saw each other all along.
@@ -78,8 +87,7 @@ const screenOf = (page, name) => page.getByRole('group', { name: `${name}'s scre
 
 test('in a forwarded room, chat (with the history for a late joiner), screen sharing and files work', async ({ browser }) => {
   test.setTimeout(120_000);
-  const server = ownServer(3113, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 1\n' });
-  await server.start();
+  const server = await forwarding(3113, 1);
   try {
     const url = await server.newRoom();
     const alice = await counted(browser, url, 'Alice');
@@ -134,8 +142,7 @@ test('in a forwarded room, chat (with the history for a late joiner), screen sha
 
 test('six people in a forwarded room: five moving pictures each, one connection each, chat and a screen for all', async ({ browser }) => {
   test.setTimeout(240_000);
-  const server = ownServer(3114, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 2\n' });
-  await server.start();
+  const server = await forwarding(3114, 2);
   try {
     const url = await server.newRoom();
     const names = ['Alice', 'Bob', 'Carol', 'Dan', 'Erin', 'Frank'];
@@ -145,10 +152,7 @@ test('six people in a forwarded room: five moving pictures each, one connection 
     await say(people.Alice, 'before Frank came');
     await expect.poll(() => lines(people.Bob)).toEqual([['Alice', 'before Frank came']]);
     people.Frank = await counted(browser, url, 'Frank');
-    for (const [name, page] of Object.entries(people)) {
-      for (const other of names.filter((n) => n !== name)) await expectVideoAdvancing(page, other);
-      await expect.poll(() => open(page), { message: `${name} has one connection` }).toBe(1);
-    }
+    await everyoneSeesEveryone(people);
     await openChat(people.Frank);
     await expect.poll(() => lines(people.Frank)).toEqual([['Alice', 'before Frank came']]);
 
@@ -163,8 +167,7 @@ test('six people in a forwarded room: five moving pictures each, one connection 
 
 test('a forwarded call comes back by itself after a server restart', async ({ browser }) => {
   test.setTimeout(120_000);
-  const server = ownServer(3115, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 1\n' });
-  await server.start();
+  const server = await forwarding(3115, 1);
   try {
     const url = await server.newRoom();
     const alice = await counted(browser, url, 'Alice');
@@ -175,9 +178,8 @@ test('a forwarded call comes back by itself after a server restart', async ({ br
 
     await server.stop('SIGKILL');
     await server.start();
+    await everyoneSeesEveryone(people);
     for (const [name, page] of Object.entries(people)) {
-      for (const other of Object.keys(people).filter((n) => n !== name)) await expectVideoAdvancing(page, other);
-      await expect.poll(() => open(page)).toBe(1);
       await expect(page.locator('.tiles > .tile:not(.self)'), `${name} sees each other person once`).toHaveCount(2);
     }
   } finally {
@@ -187,8 +189,7 @@ test('a forwarded call comes back by itself after a server restart', async ({ br
 
 test('each receiver gets the camera layer that fits the tile it shows', async ({ browser }) => {
   test.setTimeout(120_000);
-  const server = ownServer(3117, { settings: 'rooms_per_address_hour = 1000\n[forward]\nmesh_max = 1\n' });
-  await server.start();
+  const server = await forwarding(3117, 1);
   try {
     const url = await server.newRoom();
     const alice = await join(browser, url, 'Alice', { page: await person(browser, { viewport: { width: 1280, height: 720 } }) });

@@ -364,7 +364,13 @@ impl Call {
                             false => Stage::Refused(notice),
                         });
                     }
-                    _ => warn(&format!("moim: the server refused a message ({code:?}): {message}")),
+                    _ => {
+                        if matches!(code, ErrorCode::NotForwarded | ErrorCode::Malformed) {
+                            // Maybe our offer: let the uplink offer again.
+                            self.on_uplink(|uplink| uplink.refused());
+                        }
+                        warn(&format!("moim: the server refused a message ({code:?}): {message}"))
+                    }
                 }
             }
         }

@@ -170,6 +170,17 @@ pub(super) fn connection(state: RtcPeerConnectionState) -> Connection {
     }
 }
 
+/// An RTCPeerConnection with the server's ICE servers, through relays
+/// only when the server asks for that (a mesh peer's and the uplink's).
+pub(super) fn new_connection(ice_servers: &[IceServer], relay_only: bool) -> Result<RtcPeerConnection, JsValue> {
+    let config = RtcConfiguration::new();
+    config.set_ice_servers(&js_object(&json!(ice_servers)));
+    if relay_only {
+        config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+    }
+    RtcPeerConnection::new_with_configuration(&config)
+}
+
 /// The browser's description type as the protocol's (by its one name).
 fn sdp_type(ty: RtcSdpType) -> Option<SdpType> {
     SdpType::parse(&JsValue::from(ty).as_string()?)
@@ -195,12 +206,7 @@ impl Peer {
         Opening { initiate, data_only }: Opening,
         events: Events,
     ) -> Result<Rc<Self>, JsValue> {
-        let config = RtcConfiguration::new();
-        config.set_ice_servers(&js_object(&json!(ice_servers)));
-        if relay_only {
-            config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
-        }
-        let pc = RtcPeerConnection::new_with_configuration(&config)?;
+        let pc = new_connection(ice_servers, relay_only)?;
         let peer = Rc::new(Self {
             id,
             pc,

@@ -29,9 +29,8 @@ use std::{
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionState,
-    RtcRtpReceiver, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
-    RtcSessionDescriptionInit,
+    MediaStream, MediaStreamTrack, RtcPeerConnection, RtcPeerConnectionState, RtcRtpReceiver, RtcRtpTransceiver,
+    RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit,
 };
 
 /// How long the connection may stay `disconnected` before an ICE restart,
@@ -97,12 +96,7 @@ impl Uplink {
         screen: Option<&MediaStream>,
         events: Events,
     ) -> Result<Rc<Self>, JsValue> {
-        let config = RtcConfiguration::new();
-        config.set_ice_servers(&js_object(&json!(ice_servers)));
-        if relay_only {
-            config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
-        }
-        let pc = RtcPeerConnection::new_with_configuration(&config)?;
+        let pc = super::peer::new_connection(ice_servers, relay_only)?;
         let sending = Source::ALL
             .into_iter()
             .map(|source| {
@@ -219,6 +213,13 @@ impl Uplink {
                 uplink.negotiate();
             }
         });
+    }
+
+    /// The server refused the offer that is out (it could not read it, or
+    /// the room is no longer forwarded): the next change may offer again.
+    pub fn refused(&self) {
+        self.negotiating.set(false);
+        self.again.set(false);
     }
 
     /// Takes the server's word on the slots: makes the receiving

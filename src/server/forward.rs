@@ -15,6 +15,24 @@
 //!
 //! Media is decrypted in the server (DTLS-SRTP ends here) and encrypted
 //! again for each receiver: the call screen says so in a forwarded room.
+//!
+//! # Limits
+//!
+//! - One connection (`Rtc`) per participant of a forwarded room, so at most
+//!   `room_capacity` per room; a participant's receiving transceivers are
+//!   at most [`crate::protocol::MAX_SLOTS`] of each kind, and the tile sizes
+//!   it reports at most 1,024.
+//! - Nothing queues per receiver in moim: a frame is written to each
+//!   receiver's `Rtc` as it arrives, and str0m keeps a bounded send buffer
+//!   per stream (its defaults), dropping the oldest packets of a receiver
+//!   that cannot keep up; that receiver's bandwidth estimate then gets it
+//!   smaller layers (`layers.rs`).
+//! - Commands reach the unit on an unbounded channel, but each comes from
+//!   a signaling socket, which its rate limit (`rate_per_sec`) bounds.
+//!
+//! Still to come (issue 18): lectures (presenters only), forwarding only
+//! the loudest few voices in big rooms, and measured ceilings per room and
+//! per server.
 
 mod layers;
 mod slots;
