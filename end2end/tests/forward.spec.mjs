@@ -32,11 +32,18 @@ async function counted(browser, url, name) {
 
 const open = (page) => page.evaluate(() => window.moimOpenConnections());
 
-/** A server of the test's own whose rooms move to forwarding past `meshMax` people. */
-async function forwarding(port, meshMax) {
+/**
+ * Runs `body(url, server)` in a fresh room of a server of the test's own
+ * whose rooms move to forwarding past `meshMax` people; stops it after.
+ */
+async function withForwarding(port, meshMax, body) {
   const server = ownServer(port, { settings: `rooms_per_address_hour = 1000\n[forward]\nmesh_max = ${meshMax}\n` });
   await server.start();
-  return server;
+  try {
+    await body(await server.newRoom(), server);
+  } finally {
+    await server.stop();
+  }
 }
 
 /** Every person sees every other one's picture move, on one connection. */
@@ -49,9 +56,7 @@ async function everyoneSeesEveryone(people) {
 
 test('a room that grows past the mesh moves to the server, and every tile keeps moving', async ({ browser }) => {
   test.setTimeout(120_000);
-  const server = await forwarding(3112, 2);
-  try {
-    const url = await server.newRoom();
+  await withForwarding(3112, 2, async (url) => {
     const alice = await counted(browser, url, 'Alice');
     const bob = await counted(browser, url, 'Bob');
     await expectVideoAdvancing(alice, 'Bob');
@@ -78,18 +83,14 @@ test('a room that grows past the mesh moves to the server, and every tile keeps 
     await expect(tile(carol, 'Alice')).toBeVisible();
     // The screen says where the media goes now.
     await expect(carol.getByRole('note', { name: /pass through the server/ })).toHaveText('Via the server');
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 const screenOf = (page, name) => page.getByRole('group', { name: `${name}'s screen`, exact: true });
 
 test('in a forwarded room, chat (with the history for a late joiner), screen sharing and files work', async ({ browser }) => {
   test.setTimeout(120_000);
-  const server = await forwarding(3113, 1);
-  try {
-    const url = await server.newRoom();
+  await withForwarding(3113, 1, async (url) => {
     const alice = await counted(browser, url, 'Alice');
     const bob = await counted(browser, url, 'Bob');
     await expectVideoAdvancing(alice, 'Bob');
@@ -135,16 +136,12 @@ test('in a forwarded room, chat (with the history for a late joiner), screen sha
     await alice.getByRole('group', { name: 'notes.bin from Bob' }).getByRole('button', { name: 'Decline' }).click();
     // The tiles still come through the server.
     await expectVideoAdvancing(carol, 'Bob');
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 test('six people in a forwarded room: five moving pictures each, one connection each, chat and a screen for all', async ({ browser }) => {
   test.setTimeout(240_000);
-  const server = await forwarding(3114, 2);
-  try {
-    const url = await server.newRoom();
+  await withForwarding(3114, 2, async (url) => {
     const names = ['Alice', 'Bob', 'Carol', 'Dan', 'Erin', 'Frank'];
     const people = {};
     for (const name of names.slice(0, 5)) people[name] = await counted(browser, url, name);
@@ -160,16 +157,12 @@ test('six people in a forwarded room: five moving pictures each, one connection 
     for (const name of names.filter((n) => n !== 'Carol')) {
       await expectVideoAdvancing(people[name], "Carol's screen");
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 test('a forwarded call comes back by itself after a server restart', async ({ browser }) => {
   test.setTimeout(120_000);
-  const server = await forwarding(3115, 1);
-  try {
-    const url = await server.newRoom();
+  await withForwarding(3115, 1, async (url, server) => {
     const alice = await counted(browser, url, 'Alice');
     const bob = await counted(browser, url, 'Bob');
     const carol = await counted(browser, url, 'Carol');
@@ -182,16 +175,12 @@ test('a forwarded call comes back by itself after a server restart', async ({ br
     for (const [name, page] of Object.entries(people)) {
       await expect(page.locator('.tiles > .tile:not(.self)'), `${name} sees each other person once`).toHaveCount(2);
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 test('each receiver gets the camera layer that fits the tile it shows', async ({ browser }) => {
   test.setTimeout(120_000);
-  const server = await forwarding(3117, 1);
-  try {
-    const url = await server.newRoom();
+  await withForwarding(3117, 1, async (url) => {
     const alice = await join(browser, url, 'Alice', { page: await person(browser, { viewport: { width: 1280, height: 720 } }) });
     const bob = await counted(browser, url, 'Bob');
     await expectVideoAdvancing(alice, 'Bob');
@@ -219,7 +208,5 @@ test('each receiver gets the camera layer that fits the tile it shows', async ({
     await expect.poll(width, { timeout: 20_000, message: 'grown again, the whole picture again' }).toBe(640);
     await expectVideoAdvancing(alice, 'Bob');
     await expectVideoAdvancing(bob, 'Alice');
-  } finally {
-    await server.stop();
-  }
+  });
 });
