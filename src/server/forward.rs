@@ -27,8 +27,11 @@
 //!   per stream (its defaults), dropping the oldest packets of a receiver
 //!   that cannot keep up; that receiver's bandwidth estimate then gets it
 //!   smaller layers (`layers.rs`).
-//! - Commands reach the unit on an unbounded channel, but each comes from
-//!   a signaling socket, which its rate limit (`rate_per_sec`) bounds.
+//! - Commands reach the unit on a bounded channel ([`COMMANDS`]). An offer
+//!   waits for room in it, which holds back the one signaling socket that
+//!   sent it; a tile size or a leave that finds it full is dropped, since a
+//!   browser says its tile sizes again every few seconds and the unit's
+//!   sweep lets go of whoever the rooms no longer hold within a second.
 //!
 //! Still to come (issue 18): lectures (presenters only), forwarding only
 //! the loudest few voices in big rooms, and measured ceilings per room and
@@ -85,10 +88,13 @@ pub(crate) enum Command {
     },
 }
 
+/// How many commands may wait for the unit.
+pub const COMMANDS: usize = 4096;
+
 /// A handle on the running unit; cheap to clone.
 #[derive(Clone)]
 pub struct Forwarder {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::Sender<Command>,
     /// Where the UDP socket listens.
     pub addr: SocketAddr,
 }
@@ -103,7 +109,7 @@ impl Forwarder {
             [] => vec![addr],
             ips => ips.iter().map(|ip| SocketAddr::new(*ip, addr.port())).collect(),
         };
-        let (commands, queue) = mpsc::unbounded_channel();
+        let (commands, queue) = mpsc::channel(COMMANDS);
         let unit = tokio::spawn(unit::run(socket, announced, queue, seats));
         tokio::spawn(async move {
             match unit.await {
@@ -125,18 +131,25 @@ impl Forwarder {
         sending: Vec<Published>,
     ) -> Result<String, ForwardError> {
         let (reply, answer) = oneshot::channel();
-        self.commands.send(Command::Offer { room, peer, sdp, sending, reply }).map_err(|_| ForwardError::Stopped)?;
+        self.commands
+            .send(Command::Offer { room, peer, sdp, sending, reply })
+            .await
+            .map_err(|_| ForwardError::Stopped)?;
         answer.await.map_err(|_| ForwardError::Stopped)?
     }
 
     /// How big `peer` shows `of`'s camera now (device pixels): picks the
     /// simulcast layer it gets.
     pub fn view(&self, room: RoomId, peer: PeerId, of: PeerId, width: u16, height: u16) {
-        let _ = self.commands.send(Command::View { room, peer, of, width, height });
+        if self.commands.try_send(Command::View { room, peer, of, width, height }).is_err() {
+            tracing::debug!(%room, %peer, "forwarding unit busy: a tile size waits for the next report");
+        }
     }
 
     /// Ends a participant's connection at once (it left, or was removed).
     pub fn leave(&self, room: RoomId, peer: PeerId) {
-        let _ = self.commands.send(Command::Leave { room, peer });
+        if self.commands.try_send(Command::Leave { room, peer }).is_err() {
+            tracing::debug!(%room, %peer, "forwarding unit busy: the sweep ends this connection");
+        }
     }
 }

@@ -121,6 +121,12 @@ struct Unit {
     routes: HashMap<(RoomId, Track), Vec<(PeerId, Mid)>>,
     /// Rooms whose forwarding table must be worked out again.
     dirty: HashSet<RoomId>,
+    /// Clients that were given input since they were last polled: only
+    /// they can have output, so only they are polled (polling every client
+    /// for every packet costs the room's size per packet).
+    touched: HashSet<Key>,
+    /// Receivers whose camera layers must be chosen again.
+    choose: HashSet<Key>,
     seats: Arc<dyn Seats>,
     /// How every connection is made: one certificate for the whole unit
     /// (a key pair per participant would cost a keygen per join).
@@ -130,7 +136,7 @@ struct Unit {
 pub(super) async fn run(
     socket: UdpSocket,
     announced: Vec<SocketAddr>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+    mut commands: mpsc::Receiver<Command>,
     seats: Arc<dyn Seats>,
 ) {
     let crypto = Arc::new(str0m::crypto::from_feature_flags());
@@ -150,6 +156,8 @@ pub(super) async fn run(
         by_addr: HashMap::new(),
         routes: HashMap::new(),
         dirty: HashSet::new(),
+        touched: HashSet::new(),
+        choose: HashSet::new(),
         seats,
         config,
     };
@@ -164,10 +172,12 @@ pub(super) async fn run(
             unit.sweep();
             next_sweep = now + SWEEP;
         }
-        for client in unit.clients.values_mut().filter(|client| client.due <= now) {
+        for (key, client) in unit.clients.iter_mut().filter(|(_, client)| client.due <= now) {
             let _ = client.rtc.handle_input(Input::Timeout(now));
+            unit.touched.insert(*key);
         }
-        let wake = unit.poll().min(next_sweep);
+        unit.poll();
+        let wake = unit.clients.values().map(|client| client.due).min().unwrap_or(next_sweep).min(next_sweep);
         tokio::select! {
             received = unit.socket.recv_from(&mut buf) => match received {
                 Ok((n, source)) => unit.receive(&buf[..n], source),
@@ -183,19 +193,19 @@ pub(super) async fn run(
 }
 
 impl Unit {
-    /// Drains every client's output (sending its packets, acting on its
-    /// events) until nothing is left, and returns when to wake up next.
-    fn poll(&mut self) -> Instant {
+    /// Drains the output of every client that was given input (sending
+    /// its packets, acting on its events), and of those its media went to,
+    /// until nothing is left.
+    fn poll(&mut self) {
         loop {
-            let mut wake = Instant::now() + SWEEP;
             let mut out = Vec::new();
             let mut dead = Vec::new();
-            for (key, client) in &mut self.clients {
+            for key in std::mem::take(&mut self.touched) {
+                let Some(client) = self.clients.get_mut(&key) else { continue };
                 loop {
                     match client.rtc.poll_output() {
                         Ok(Output::Timeout(at)) => {
                             client.due = at;
-                            wake = wake.min(at);
                             break;
                         }
                         Ok(Output::Transmit(t)) => {
@@ -203,22 +213,21 @@ impl Unit {
                             // network would; RTP and ICE recover from loss.
                             let _ = self.socket.try_send_to(&t.contents, t.destination);
                         }
-                        Ok(Output::Event(event)) => on_event(*key, client, event, &mut out, &mut self.dirty),
+                        Ok(Output::Event(event)) => on_event(key, client, event, &mut out, &mut self.dirty),
                         Err(err) => {
                             tracing::debug!(room = %key.0, peer = %key.1, %err, "forwarded connection failed");
-                            dead.push(*key);
+                            dead.push(key);
                             break;
                         }
                     }
                 }
                 if !client.rtc.is_alive() {
-                    dead.push(*key);
+                    dead.push(key);
                 }
             }
             for key in dead {
                 self.drop_client(key);
             }
-            let busy = !out.is_empty() || !self.dirty.is_empty();
             for item in out {
                 self.forward(item);
             }
@@ -226,8 +235,11 @@ impl Unit {
             for room in dirty {
                 self.reassign(room);
             }
-            if !busy {
-                return wake;
+            for key in std::mem::take(&mut self.choose) {
+                self.choose_layers(key);
+            }
+            if self.touched.is_empty() {
+                return;
             }
         }
     }
@@ -248,6 +260,7 @@ impl Unit {
             if let Err(err) = client.rtc.handle_input(input) {
                 tracing::debug!(room = %key.0, peer = %key.1, %err, "forwarded connection refused a packet");
             }
+            self.touched.insert(key);
         }
     }
 
@@ -262,7 +275,7 @@ impl Unit {
                     if client.views.len() < 1024 || client.views.contains_key(&of) {
                         client.views.insert(of, (width, height));
                     }
-                    self.choose_layers(room);
+                    self.choose.insert((room, peer));
                 }
             }
         }
@@ -289,6 +302,7 @@ impl Unit {
             }
             self.clients.insert(key, Client::new(rtc));
         }
+        self.touched.insert(key);
         let client = self.clients.get_mut(&key).expect("inserted above");
         match client.rtc.sdp_api().accept_offer(offer) {
             Ok(answer) => {
@@ -342,11 +356,13 @@ impl Unit {
                     if let Err(err) = writer.write(pt, data.network_time, time, data.data.clone()) {
                         tracing::debug!(%room, peer = %to, %err, "cannot forward");
                     }
+                    self.touched.insert((room, *to));
                 }
             }
             Out::Keyframe((room, _), track, rid) => {
                 if let Some(client) = self.clients.get_mut(&(room, track.peer)) {
                     client.ask_keyframe(track.source, rid, Instant::now());
+                    self.touched.insert((room, track.peer));
                 }
             }
         }
@@ -403,74 +419,66 @@ impl Unit {
         for track in keyframes.into_iter().filter(|t| t.source != Source::Camera) {
             if let Some(client) = self.clients.get_mut(&(room, track.peer)) {
                 client.ask_keyframe(track.source, None, now);
+                self.touched.insert((room, track.peer));
             }
         }
         // Cameras: a keyframe of the layer each new copy wants.
-        self.choose_layers(room);
+        self.choose.extend(members.iter().map(|peer| (room, *peer)));
     }
 
-    /// Picks, for every receiver in the room, the layer of each camera it
-    /// gets: the smallest that fills the tile, then smaller ones while the
-    /// sum is more than its bandwidth estimate carries. A copy whose layer
-    /// changes asks the camera for a keyframe of it.
-    fn choose_layers(&mut self, room: RoomId) {
-        let members: Vec<PeerId> = self.clients.keys().filter(|(r, _)| *r == room).map(|(_, p)| *p).collect();
-        let mut keyframes: Vec<(PeerId, Rid)> = Vec::new();
-        for peer in &members {
-            let client = &self.clients[&(room, *peer)];
-            let cameras: Vec<(Mid, PeerId)> = client
-                .slots
-                .iter()
-                .filter_map(|slot| slot.carries.filter(|t| t.source == Source::Camera).map(|t| (slot.mid, t.peer)))
-                .collect();
-            let mut wanted: Vec<(Mid, PeerId, Rid)> = cameras
-                .iter()
-                .filter_map(|(mid, from)| {
-                    let layers = &self.clients.get(&(room, *from))?.layers;
-                    Some((*mid, *from, layers.fits(client.views.get(from).copied())?))
-                })
-                .collect();
-            let rate = |wanted: &[(Mid, PeerId, Rid)], clients: &HashMap<Key, Client>| -> f64 {
-                wanted
+    /// Picks the layer of each camera one receiver gets: the smallest that
+    /// fills the tile, then smaller ones while the sum is more than its
+    /// bandwidth estimate carries. A copy whose layer changes asks the
+    /// camera for a keyframe of it.
+    fn choose_layers(&mut self, (room, peer): Key) {
+        let Some(client) = self.clients.get(&(room, peer)) else { return };
+        let layers_of = |from: &PeerId| self.clients.get(&(room, *from)).map(|c| &c.layers);
+        let mut wanted: Vec<(Mid, PeerId, Rid)> = client
+            .slots
+            .iter()
+            .filter_map(|slot| {
+                let from = slot.carries.filter(|t| t.source == Source::Camera)?.peer;
+                Some((slot.mid, from, layers_of(&from)?.fits(client.views.get(&from).copied())?))
+            })
+            .collect();
+        let rate = |wanted: &[(Mid, PeerId, Rid)]| -> f64 {
+            wanted.iter().map(|(_, from, rid)| layers_of(from).map_or(0.0, |l| l.rate(*rid))).sum()
+        };
+        let desired = rate(&wanted);
+        if let Some(estimate) = client.estimate {
+            // Audio and overhead take some; lower the costliest copy a step
+            // at a time until the rest fits.
+            while rate(&wanted) > estimate * 0.85 {
+                let lowerable = wanted
                     .iter()
-                    .map(|(_, from, rid)| clients.get(&(room, *from)).map_or(0.0, |c| c.layers.rate(*rid)))
-                    .sum()
-            };
-            let desired = rate(&wanted, &self.clients);
-            if let Some(estimate) = client.estimate {
-                // Audio and overhead take some; lower the costliest copy a
-                // step at a time until the rest fits.
-                while rate(&wanted, &self.clients) > estimate * 0.85 {
-                    let lowerable = wanted
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, (_, from, rid))| {
-                            let layers = &self.clients.get(&(room, *from))?.layers;
-                            Some((i, layers.below(*rid)?, layers.rate(*rid)))
-                        })
-                        .max_by(|a, b| a.2.total_cmp(&b.2));
-                    let Some((i, below, _)) = lowerable else { break };
-                    wanted[i].2 = below;
-                }
+                    .enumerate()
+                    .filter_map(|(i, (_, from, rid))| {
+                        let layers = layers_of(from)?;
+                        Some((i, layers.below(*rid)?, layers.rate(*rid)))
+                    })
+                    .max_by(|a, b| a.2.total_cmp(&b.2));
+                let Some((i, below, _)) = lowerable else { break };
+                wanted[i].2 = below;
             }
-            let client = self.clients.get_mut(&(room, *peer)).expect("listed above");
-            if desired > 0.0 {
-                client.rtc.bwe().set_desired_bitrate(Bitrate::bps((desired * 1.2) as u64 + 200_000));
-            }
-            for (mid, from, rid) in wanted {
-                let copy = client.copies.entry(mid).or_default();
-                if copy.wanted != Some(rid) {
-                    copy.wanted = Some(rid);
-                }
-                if copy.chosen != Some(rid) {
-                    keyframes.push((from, rid));
-                }
+        }
+        let client = self.clients.get_mut(&(room, peer)).expect("found above");
+        if desired > 0.0 {
+            client.rtc.bwe().set_desired_bitrate(Bitrate::bps((desired * 1.2) as u64 + 200_000));
+            self.touched.insert((room, peer));
+        }
+        let mut keyframes = Vec::new();
+        for (mid, from, rid) in wanted {
+            let copy = client.copies.entry(mid).or_default();
+            copy.wanted = Some(rid);
+            if copy.chosen != Some(rid) {
+                keyframes.push((from, rid));
             }
         }
         let now = Instant::now();
         for (from, rid) in keyframes {
             if let Some(client) = self.clients.get_mut(&(room, from)) {
                 client.ask_keyframe(Source::Camera, Some(rid), now);
+                self.touched.insert((room, from));
             }
         }
     }
