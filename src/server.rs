@@ -111,7 +111,8 @@ impl AppState {
             Some(_) if self.config.forward.mesh_max > 0 => self.config.forward.mesh_max,
             _ => capacity,
         };
-        rooms::Sizes { capacity, mesh_max }
+        let forwarding = self.forward.is_some() && self.config.forward.mesh_max > 0;
+        rooms::Sizes { capacity, lecture: self.config.lecture_capacity, mesh_max, forwarding }
     }
 
     /// Counts and logs a refused signaling message or frame.

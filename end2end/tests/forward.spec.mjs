@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import {
-  expectVideoAdvancing, finish, frameGaps, join, lines, openChat, ownServer, person, say, tile, watchFrames,
+  expectLiveAudio, expectVideoAdvancing, finish, frameGaps, join, lines, openChat, ownServer, person, say, tile, watchFrames,
 } from './people.mjs';
 
 test.afterEach(finish);
@@ -208,5 +208,51 @@ test('each receiver gets the camera layer that fits the tile it shows', async ({
     await expect.poll(width, { timeout: 20_000, message: 'grown again, the whole picture again' }).toBe(640);
     await expectVideoAdvancing(alice, 'Bob');
     await expectVideoAdvancing(bob, 'Alice');
+  });
+});
+
+test('a lecture: one presenter, six watchers who see and hear it, send nothing, chat, and present when let', async ({ browser }) => {
+  test.setTimeout(240_000);
+  await withForwarding(3118, 4, async (url) => {
+    const teacher = await join(browser, url, 'Teacher', { page: await person(browser, { viewport: { width: 640, height: 480 } }) });
+    await teacher.getByRole('button', { name: 'People', exact: true }).click();
+    const panel = teacher.getByRole('complementary', { name: 'People and room settings' });
+    await panel.getByRole('checkbox', { name: /^Presenters only/ }).check();
+    await expect(teacher.getByText('Lecture', { exact: true })).toBeVisible();
+
+    const names = ['Ann', 'Ben', 'Cho', 'Dae', 'Eun', 'Fay'];
+    const watchers = {};
+    for (const name of names) {
+      watchers[name] = await join(browser, url, name, { page: await person(browser, { viewport: { width: 480, height: 360 } }) });
+    }
+    for (const [name, page] of Object.entries(watchers)) {
+      await expectVideoAdvancing(page, 'Teacher');
+      await expectLiveAudio(page, 'Teacher');
+      await expect(page.getByRole('status').filter({ hasText: 'You are watching this lecture' })).toBeVisible();
+      for (const control of ['Share screen', 'Turn camera on', 'Turn camera off', 'Mute microphone', 'Unmute microphone']) {
+        await expect(page.getByRole('button', { name: control }), `${name} has no ${control}`).toHaveCount(0);
+      }
+      // Nothing of the watcher's devices is open or sent.
+      await expect
+        .poll(() => page.evaluate(() => window.moimUplink.getSenders().filter((s) => s.track).length), { message: `${name} sends nothing` })
+        .toBe(0);
+      await expect(page.locator('.tiles > .tile'), `${name} sees the presenter alone`).toHaveCount(1);
+    }
+    // The presenter's screen shows no wall of watchers.
+    await expect(teacher.locator('.tiles > .tile:not(.self)')).toHaveCount(0);
+
+    await openChat(watchers.Ann);
+    await openChat(teacher);
+    await say(watchers.Ben, 'a question from the back');
+    await expect.poll(() => lines(teacher)).toEqual([['Ben', 'a question from the back']]);
+    await expect.poll(() => lines(watchers.Ann)).toEqual([['Ben', 'a question from the back']]);
+
+    // The teacher lets Ann present: her camera reaches the others.
+    await teacher.getByRole('button', { name: 'People', exact: true }).click();
+    await panel.getByRole('button', { name: 'Let Ann present' }).click();
+    await expect(watchers.Ann.getByRole('alert')).toContainText('let you present');
+    await watchers.Ann.getByRole('button', { name: 'Turn camera on' }).click();
+    await expectVideoAdvancing(watchers.Ben, 'Ann');
+    await expectVideoAdvancing(teacher, 'Ann');
   });
 });

@@ -32,6 +32,12 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
     // The choice kept in this browser; read once the page runs there.
     Effect::new(move |_| state.shortcuts.set(keys::load()));
     let count = move || remotes.with(Vec::len) + 1;
+    // In a lecture only presenters have tiles: a class of a hundred
+    // watchers would bury the one picture everyone came for.
+    let lecture = move || settings.with(|s| s.presenters_only);
+    let presents = move || state.may_present(None);
+    let shown = move || remotes.get().into_iter().filter(|r| state.may_present(Some(r.id))).collect::<Vec<_>>();
+    let tiles = move || shown().len() + usize::from(presents());
     // Someone's screen takes the stage; cameras move to a strip beside it.
     let spotlight =
         move || remotes.with(|all| all.iter().any(|r| r.media.get().screen && r.screen.with(Option::is_some)));
@@ -44,6 +50,9 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 }}</span>
                 <Show when=move || settings.with(|s| s.locked)>
                     <span class="tag">{t!(locked)}</span>
+                </Show>
+                <Show when=lecture>
+                    <span class="tag">{t!(lecture)}</span>
                 </Show>
                 <Show when=move || state.forwarded.get()>
                     <span class="tag" role="note" title=t!(via_server_about) aria-label=t!(via_server_about)>
@@ -63,6 +72,9 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                 </span>
             </header>
             {move || notice.get().map(|notice| view! { <p class="notice" role="alert">{move || notice.words()}</p> })}
+            <Show when=move || !presents()>
+                <p class="watching" role="status">{t!(you_are_watching)}</p>
+            </Show>
             <Show when=move || sharing.with(Option::is_some)>
                 <ShareBar state call/>
             </Show>
@@ -77,9 +89,11 @@ pub fn InCall(state: CallState, call: CallHandle) -> impl IntoView {
                             <ScreenTile remote/>
                         </For>
                     </div>
-                    <div class="tiles" data-count=count>
-                        <SelfTile state/>
-                        <For each=move || remotes.get() key=|r| r.id let:remote>
+                    <div class="tiles" data-count=tiles>
+                        <Show when=presents>
+                            <SelfTile state/>
+                        </Show>
+                        <For each=shown key=|r| r.id let:remote>
                             <Tile remote/>
                         </For>
                     </div>
@@ -146,47 +160,50 @@ fn ControlBar(state: CallState, call: CallHandle) -> impl IntoView {
     };
     view! {
         <footer class="controls" role="toolbar" aria-label=t!(call_controls)>
-            <BarButton
-                icon=Signal::derive(move || if media.get().audio { Icon::Mic } else { Icon::MicOff })
-                name=Signal::derive(move || match media.get().audio {
-                    true => tr!(mute_mic).to_string(),
-                    false => tr!(unmute_mic).to_string(),
-                })
-                key="M"
-                pressed=Signal::derive(move || media.get().audio)
-                disabled=Signal::derive(move || !has_mic.get())
-                why_disabled=Signal::derive(move || Some(tr!(no_mic_found).to_string()))
-                class="toggle"
-                on_press=Callback::new(move |()| _ = call.act(Action::SetAudio(!media.get_untracked().audio)))
-            />
-            <BarButton
-                icon=Signal::derive(move || if media.get().video { Icon::Video } else { Icon::VideoOff })
-                name=Signal::derive(move || match media.get().video {
-                    true => tr!(camera_turn_off).to_string(),
-                    false => tr!(camera_turn_on).to_string(),
-                })
-                key="V"
-                pressed=Signal::derive(move || media.get().video)
-                disabled=Signal::derive(move || !has_camera.get())
-                why_disabled=Signal::derive(move || Some(tr!(no_camera_found).to_string()))
-                class="toggle"
-                on_press=Callback::new(move |()| _ = call.act(Action::SetVideo(!media.get_untracked().video)))
-            />
-            <BarButton
-                icon=Signal::derive(move || if sharing.with(Option::is_some) { Icon::StopShare } else { Icon::Share })
-                name=Signal::derive(move || match sharing.with(Option::is_some) {
-                    true => tr!(stop_sharing).to_string(),
-                    false => tr!(share_screen).to_string(),
-                })
-                key="S"
-                pressed=Signal::derive(move || sharing.with(Option::is_some))
-                disabled=Signal::derive(move || sharing.with(Option::is_none) && share_blocked())
-                why_disabled=Signal::derive(move || Some(tr!(only_hosts_share).to_string()))
-                on_press=Callback::new(move |()| {
-                    let action = if sharing.with_untracked(Option::is_some) { Action::StopSharing } else { Action::ShareScreen };
-                    call.act(action);
-                })
-            />
+            // A lecture's watcher sends nothing: no controls for it.
+            <Show when=move || state.may_present(None)>
+                <BarButton
+                    icon=Signal::derive(move || if media.get().audio { Icon::Mic } else { Icon::MicOff })
+                    name=Signal::derive(move || match media.get().audio {
+                        true => tr!(mute_mic).to_string(),
+                        false => tr!(unmute_mic).to_string(),
+                    })
+                    key="M"
+                    pressed=Signal::derive(move || media.get().audio)
+                    disabled=Signal::derive(move || !has_mic.get())
+                    why_disabled=Signal::derive(move || Some(tr!(no_mic_found).to_string()))
+                    class="toggle"
+                    on_press=Callback::new(move |()| _ = call.act(Action::SetAudio(!media.get_untracked().audio)))
+                />
+                <BarButton
+                    icon=Signal::derive(move || if media.get().video { Icon::Video } else { Icon::VideoOff })
+                    name=Signal::derive(move || match media.get().video {
+                        true => tr!(camera_turn_off).to_string(),
+                        false => tr!(camera_turn_on).to_string(),
+                    })
+                    key="V"
+                    pressed=Signal::derive(move || media.get().video)
+                    disabled=Signal::derive(move || !has_camera.get())
+                    why_disabled=Signal::derive(move || Some(tr!(no_camera_found).to_string()))
+                    class="toggle"
+                    on_press=Callback::new(move |()| _ = call.act(Action::SetVideo(!media.get_untracked().video)))
+                />
+                <BarButton
+                    icon=Signal::derive(move || if sharing.with(Option::is_some) { Icon::StopShare } else { Icon::Share })
+                    name=Signal::derive(move || match sharing.with(Option::is_some) {
+                        true => tr!(stop_sharing).to_string(),
+                        false => tr!(share_screen).to_string(),
+                    })
+                    key="S"
+                    pressed=Signal::derive(move || sharing.with(Option::is_some))
+                    disabled=Signal::derive(move || sharing.with(Option::is_none) && share_blocked())
+                    why_disabled=Signal::derive(move || Some(tr!(only_hosts_share).to_string()))
+                    on_press=Callback::new(move |()| {
+                        let action = if sharing.with_untracked(Option::is_some) { Action::StopSharing } else { Action::ShareScreen };
+                        call.act(action);
+                    })
+                />
+            </Show>
             <BarButton
                 icon=Signal::from(Icon::Chat)
                 name=Signal::derive(move || match unread.get() {

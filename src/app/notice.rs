@@ -26,6 +26,8 @@ pub enum Notice {
     NotConnected,
     /// A host made sharing host-only while this person shared.
     ShareMadeHostOnly,
+    /// A host let this lecture's watcher present.
+    MayPresent,
     OneShareAtATime,
     NobodyToSendTo,
     /// A recording asked for before the server welcomed this person.
@@ -62,6 +64,7 @@ impl Notice {
             Self::JoiningSoon => tr!(joining_soon).into(),
             Self::NotConnected => tr!(not_connected).into(),
             Self::ShareMadeHostOnly => tr!(share_made_host_only).into(),
+            Self::MayPresent => tr!(may_present_now).into(),
             Self::OneShareAtATime => tr!(one_share_at_a_time).into(),
             Self::NobodyToSendTo => tr!(nobody_to_send_to).into(),
             Self::NotInCallYet => tr!(not_in_call_yet).into(),
@@ -108,6 +111,7 @@ fn server(code: ErrorCode, retry_after_ms: Option<u64>, capacity: Option<u32>) -
         ErrorCode::Removed => tr!(err_removed).into(),
         ErrorCode::NotHost => tr!(err_not_host).into(),
         ErrorCode::NotAllowed => tr!(err_not_allowed).into(),
+        ErrorCode::NotPresenter => tr!(err_not_presenter).into(),
         ErrorCode::TooManyRooms => tr!(err_too_many_rooms).into(),
         ErrorCode::Unavailable => tr!(err_unavailable).into(),
         ErrorCode::Version => tr!(err_version).into(),

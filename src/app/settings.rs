@@ -17,6 +17,7 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
     let host = move || state.is_host(None);
     let locked = move || settings.with(|s| s.locked);
     let host_only = move || settings.with(|s| s.share == SharePolicy::Host);
+    let lecture = move || settings.with(|s| s.presenters_only);
     view! {
         <aside class="settings" aria-label=t!(people_and_settings)>
             <h2>{t!(people)}</h2>
@@ -63,6 +64,18 @@ pub fn SettingsPanel(state: CallState, call: CallHandle) -> impl IntoView {
                     }
                 />
                 " " {t!(only_hosts_share_setting)}
+            </label>
+            <label class="switch">
+                <input
+                    type="checkbox"
+                    prop:checked=lecture
+                    prop:disabled=move || !host()
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        call.act(Action::SetPresentersOnly(on));
+                    }
+                />
+                " " {t!(presenters_only_setting)}
             </label>
         </aside>
     }
@@ -112,12 +125,28 @@ fn Person(state: CallState, call: CallHandle, remote: Remote) -> impl IntoView {
     let Remote { id, name, .. } = remote;
     let is_host = move || state.is_host(Some(id));
     let i_am_host = move || state.is_host(None);
+    let lecture = move || state.settings.with(|s| s.presenters_only);
+    let presenter = move || state.settings.with(|s| s.presenters.contains(&id));
     view! {
         <li>
             <span class="who">{move || name.get()}</span>
             <Show when=is_host><span class="tag">{t!(host)}</span></Show>
+            <Show when=presenter><span class="tag">{t!(presenter)}</span></Show>
             <Show when=move || i_am_host()>
                 <span class="actions">
+                    // In a lecture: one button that lets a non-host present, or stops it.
+                    <Show when=move || lecture() && !is_host()>
+                        <button
+                            class="control small"
+                            aria-label=move || match presenter() {
+                                true => tr!(stop_presenting_named, name = name.get()),
+                                false => tr!(let_present_named, name = name.get()),
+                            }
+                            on:click=move |_| _ = call.act(Action::SetPresenter(id, !presenter()))
+                        >
+                            {move || if presenter() { tr!(stop_presenting) } else { tr!(let_present) }}
+                        </button>
+                    </Show>
                     // One button that makes a host, or takes it back.
                     <button
                         class="control small"

@@ -286,7 +286,16 @@ impl CallState {
 
     /// Whether this participant may share a screen under the room's settings.
     pub fn may_share(&self) -> bool {
-        self.settings.with(|s| s.share == SharePolicy::Everyone) || self.is_host(None)
+        self.may_present(None) && (self.settings.with(|s| s.share == SharePolicy::Everyone) || self.is_host(None))
+    }
+
+    /// Whether `id` (or, with `None`, this participant) may send camera,
+    /// microphone and screen: everyone but a lecture's watchers.
+    pub fn may_present(&self, id: Option<PeerId>) -> bool {
+        match id.or_else(|| self.me.get()) {
+            Some(id) => self.settings.with(|s| s.may_present(id)),
+            None => !self.settings.with(|s| s.presenters_only),
+        }
     }
 
     pub fn remote(&self, id: PeerId) -> Option<Remote> {
@@ -324,6 +333,10 @@ pub enum Action {
     SetPassword(String),
     Lock(bool),
     SetShare(SharePolicy),
+    /// Make the room a lecture, or a meeting again.
+    SetPresentersOnly(bool),
+    /// Let a participant present in a lecture, or stop it.
+    SetPresenter(PeerId, bool),
     Remove(PeerId),
     MakeHost(PeerId),
     RevokeHost(PeerId),

@@ -340,6 +340,12 @@ impl Call {
                         }
                         state.notice.set(Some(notice));
                     }
+                    // Sent before the settings that made this one a
+                    // watcher arrived: they stop everything.
+                    ErrorCode::NotPresenter => {
+                        self.on_uplink(|uplink| uplink.refused());
+                        state.notice.set(Some(notice));
+                    }
                     // Not yet in: the server had too many passwords to check.
                     ErrorCode::RateLimited if !self.0.link.welcomed.get() => {
                         state.notice.set(Some(notice));

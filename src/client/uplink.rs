@@ -62,6 +62,9 @@ pub struct Uplink {
     again: Cell<bool>,
     restart: Cell<bool>,
     repairing: Cell<bool>,
+    /// This participant may send (it is not a lecture's watcher): the
+    /// offer names its sending transceivers only then.
+    presenting: Cell<bool>,
     events: Events,
     handlers: RefCell<Vec<Handler>>,
 }
@@ -94,6 +97,7 @@ impl Uplink {
         relay_only: bool,
         local: &LocalTracks,
         screen: Option<&MediaStream>,
+        presenting: bool,
         events: Events,
     ) -> Result<Rc<Self>, JsValue> {
         let pc = super::peer::new_connection(ice_servers, relay_only)?;
@@ -120,6 +124,7 @@ impl Uplink {
             again: Cell::new(false),
             restart: Cell::new(false),
             repairing: Cell::new(false),
+            presenting: Cell::new(presenting),
             events,
             handlers: RefCell::default(),
         });
@@ -192,8 +197,14 @@ impl Uplink {
         }
         JsFuture::from(js_sys::Promise::from(super::peer::call0(&self.pc, "setLocalDescription")?)).await?;
         let sdp = self.pc.local_description().map(|d| d.sdp()).unwrap_or_default();
-        let sending =
-            self.sending.iter().filter_map(|(source, t)| Some(Published { mid: t.mid()?, source: *source })).collect();
+        let sending = match self.presenting.get() {
+            true => self
+                .sending
+                .iter()
+                .filter_map(|(source, t)| Some(Published { mid: t.mid()?, source: *source }))
+                .collect(),
+            false => Vec::new(),
+        };
         (self.events.offer)(ClientMsg::ForwardOffer { sdp, sending });
         Ok(())
     }
@@ -215,11 +226,22 @@ impl Uplink {
         });
     }
 
-    /// The server refused the offer that is out (it could not read it, or
-    /// the room is no longer forwarded): the next change may offer again.
-    pub fn refused(&self) {
+    /// The server refused the offer that is out (it could not read it, the
+    /// room is no longer forwarded, or this side may no longer send): a
+    /// change made since then offers again, else the next one will.
+    pub fn refused(self: &Rc<Self>) {
         self.negotiating.set(false);
-        self.again.set(false);
+        if self.again.take() {
+            self.negotiate();
+        }
+    }
+
+    /// Starts or stops naming what this side sends (it became a presenter,
+    /// or a watcher), with a new offer.
+    pub fn set_presenting(self: &Rc<Self>, presenting: bool) {
+        if self.presenting.replace(presenting) != presenting {
+            self.negotiate();
+        }
     }
 
     /// Takes the server's word on the slots: makes the receiving

@@ -52,6 +52,22 @@ pub struct RoomSettings {
     pub share: SharePolicy,
     /// The participants present who are hosts.
     pub hosts: Vec<PeerId>,
+    /// A lecture: only hosts and `presenters` send camera, microphone and
+    /// screen; everyone else watches, listens and chats. The room is
+    /// forwarded from its first participant and holds `lecture_capacity`.
+    /// Left out of the JSON when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub presenters_only: bool,
+    /// The participants present whom a host named presenters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub presenters: Vec<PeerId>,
+}
+
+impl RoomSettings {
+    /// Whether `id` may send media under these settings.
+    pub fn may_present(&self, id: PeerId) -> bool {
+        !self.presenters_only || self.hosts.contains(&id) || self.presenters.contains(&id)
+    }
 }
 
 /// A participant as the others see them.
@@ -163,6 +179,11 @@ pub enum ClientMsg {
     Lock { locked: bool },
     /// Host only: who may share a screen.
     SetShare { share: SharePolicy },
+    /// Host only: make the room a lecture (only hosts and presenters send
+    /// media), or a meeting again.
+    SetPresentersOnly { presenters_only: bool },
+    /// Host only: let a participant present in a lecture, or stop it.
+    SetPresenter { id: PeerId, presenter: bool },
     /// Host only: remove a participant, who may come back only with a new
     /// password or as a host.
     Remove { id: PeerId },
@@ -309,6 +330,9 @@ pub enum ErrorCode {
     /// This address has opened too many new rooms lately; the message says
     /// so. Joining rooms that others are in still works.
     TooManyRooms,
+    /// In a lecture, only hosts and presenters send media: a `media` that
+    /// turns something on, or a `forward_offer` that sends, from anyone else.
+    NotPresenter,
     /// A `forward_offer` in a room whose media is not forwarded (it moved
     /// back to a mesh after a server restart): use the mesh.
     NotForwarded,
@@ -342,6 +366,8 @@ pub(crate) const CLIENT_TYPES: &[&str] = &[
     "set_password",
     "lock",
     "set_share",
+    "set_presenters_only",
+    "set_presenter",
     "remove",
     "make_host",
     "revoke_host",

@@ -51,6 +51,9 @@ pub struct Stored {
     pub password_hash: Option<String>,
     pub locked: bool,
     pub share: SharePolicy,
+    /// A lecture (see `RoomSettings::presenters_only`). Who presents is
+    /// not stored: like being a host, it belongs to people present.
+    pub presenters_only: bool,
     /// Removed participants, by id and by browser key.
     pub removed_peers: Vec<PeerId>,
     pub removed_devices: Vec<String>,

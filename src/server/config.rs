@@ -34,6 +34,9 @@ pub struct Config {
     pub relay_only: bool,
     /// The most participants in one room (the full mesh grows as n²).
     pub room_capacity: usize,
+    /// The most participants in a lecture (a room where only presenters
+    /// send: the forwarding unit sends each watcher the presenters alone).
+    pub lecture_capacity: usize,
     /// The origin browsers reach this server by, `https://meet.example.org`
     /// (scheme, name and port if not the scheme's default). Needed when moim
     /// is reached by a name rather than an address: other host names are
@@ -144,6 +147,7 @@ impl Default for Config {
             turn: None,
             relay_only: false,
             room_capacity: 8,
+            lecture_capacity: 100,
             public_origin: None,
             allowed_origins: Vec::new(),
             idle_timeout_secs: 45,

@@ -33,9 +33,13 @@
 //!   browser says its tile sizes again every few seconds and the unit's
 //!   sweep lets go of whoever the rooms no longer hold within a second.
 //!
-//! Still to come (issue 18): lectures (presenters only), forwarding only
-//! the loudest few voices in big rooms, and measured ceilings per room and
-//! per server.
+//! In a lecture (`presenters_only`), only hosts' and presenters' tracks
+//! are forwarded: the rooms say who presents ([`Seats::presents`]), asked
+//! again whenever that changes, so a watcher's browser that sends anyway
+//! reaches nobody.
+//!
+//! Still to come (issue 18): forwarding only the loudest few voices in big
+//! rooms, and measured ceilings per room and per server.
 
 mod layers;
 mod slots;
@@ -54,6 +58,9 @@ pub trait Seats: Send + Sync + 'static {
     fn tell(&self, room: RoomId, peer: PeerId, msg: &ServerMsg);
     /// Whether the room still holds the participant's place.
     fn holds(&self, room: RoomId, peer: PeerId) -> bool;
+    /// Whether the participant may send media (not a lecture's watcher):
+    /// the unit forwards nobody else's.
+    fn presents(&self, room: RoomId, peer: PeerId) -> bool;
 }
 
 /// Why an offer was not answered.
@@ -78,6 +85,10 @@ pub(crate) enum Command {
     Leave {
         room: RoomId,
         peer: PeerId,
+    },
+    /// Who may present changed: work out the room's forwarding again.
+    Refresh {
+        room: RoomId,
     },
     View {
         room: RoomId,
@@ -144,6 +155,12 @@ impl Forwarder {
         if self.commands.try_send(Command::View { room, peer, of, width, height }).is_err() {
             tracing::debug!(%room, %peer, "forwarding unit busy: a tile size waits for the next report");
         }
+    }
+
+    /// Forwards only who may present now, after a host changed it. Waits
+    /// for room in the queue: a lecture's watcher must not stay heard.
+    pub async fn refresh(&self, room: RoomId) {
+        let _ = self.commands.send(Command::Refresh { room }).await;
     }
 
     /// Ends a participant's connection at once (it left, or was removed).

@@ -137,6 +137,8 @@ pub struct Member {
     host: Option<Uuid>,
     /// The browser key it joined with (what a removal bans).
     device: Option<String>,
+    /// A host named it a presenter (it may send media in a lecture).
+    presenter: bool,
     /// Each sender's signals waiting in this member's outbox.
     shares: HashMap<PeerId, Arc<AtomicUsize>>,
 }
@@ -167,6 +169,11 @@ pub struct Admitted {
 #[derive(Clone, Copy, Debug)]
 pub struct Sizes {
     pub capacity: usize,
+    /// How many a lecture holds (`lecture_capacity`).
+    pub lecture: usize,
+    /// There is a forwarding unit: a lecture is forwarded from its first
+    /// participant (without one, it stays a mesh of `capacity`).
+    pub forwarding: bool,
     /// A room with more people than this is forwarded by the server; with
     /// no forwarding unit (its UDP port could not be bound) this is the
     /// capacity, and rooms stay a mesh.
@@ -214,6 +221,24 @@ impl HostError {
     }
 }
 
+/// Why a `media` was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    #[error("only hosts and presenters send in this lecture")]
+    NotPresenter,
+    #[error("only a host may share a screen in this meeting")]
+    ShareHostOnly,
+}
+
+impl MediaError {
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::NotPresenter => ErrorCode::NotPresenter,
+            Self::ShareHostOnly => ErrorCode::NotAllowed,
+        }
+    }
+}
+
 /// Why a signal could not be relayed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RelayError {
@@ -244,9 +269,66 @@ impl Room {
     /// What everyone in the room is shown of its settings.
     fn shown(&self) -> RoomSettings {
         let stored = &self.settings;
-        let mut hosts: Vec<PeerId> = self.members.values().filter(|m| m.host.is_some()).map(|m| m.info.id).collect();
-        hosts.sort();
-        RoomSettings { password: stored.password_hash.is_some(), locked: stored.locked, share: stored.share, hosts }
+        let listed = |keep: fn(&Member) -> bool| {
+            let mut ids: Vec<PeerId> = self.members.values().filter(|m| keep(m)).map(|m| m.info.id).collect();
+            ids.sort();
+            ids
+        };
+        RoomSettings {
+            password: stored.password_hash.is_some(),
+            locked: stored.locked,
+            share: stored.share,
+            hosts: listed(|m| m.host.is_some()),
+            presenters_only: stored.presenters_only,
+            presenters: match stored.presenters_only {
+                true => listed(|m| m.presenter && m.host.is_none()),
+                false => Vec::new(),
+            },
+        }
+    }
+
+    /// Whether a member may send media at all: anyone outside a lecture.
+    fn presents(&self, member: &Member) -> bool {
+        !self.settings.presenters_only || member.host.is_some() || member.presenter
+    }
+
+    /// What a member may send under the room's settings: media only as a
+    /// host or presenter in a lecture, a screen only as a host where
+    /// sharing is for hosts.
+    fn allowed(&self, member: &Member, mut media: MediaState) -> MediaState {
+        let presents = self.presents(member);
+        let shares = presents && (self.settings.share == SharePolicy::Everyone || member.host.is_some());
+        media.audio &= presents;
+        media.video &= presents;
+        media.screen &= shares;
+        media
+    }
+
+    /// Turns off what members send that the settings no longer allow, and
+    /// tells the others.
+    fn silence(&mut self) {
+        let changed: Vec<(PeerId, MediaState)> = self
+            .members
+            .values()
+            .filter_map(|m| {
+                let allowed = self.allowed(m, m.info.media);
+                (allowed != m.info.media).then_some((m.info.id, allowed))
+            })
+            .collect();
+        for (id, media) in changed {
+            if let Some(member) = self.members.get_mut(&id) {
+                member.info.media = media;
+            }
+            broadcast(&mut self.members, &ServerMsg::Media { id, media }, Some(id));
+        }
+    }
+
+    /// Moves a mesh room that became a lecture to the forwarding unit.
+    fn forward_lecture(&mut self, sizes: Sizes) {
+        if self.settings.presenters_only && sizes.forwarding && self.mode == RoomMode::Mesh {
+            self.mode = RoomMode::Forwarded;
+            broadcast(&mut self.members, &ServerMsg::Mode { mode: RoomMode::Forwarded }, None);
+        }
     }
 
     /// The room's members, if `by` is a host of it: the one host check.
@@ -408,26 +490,16 @@ impl Rooms {
         self: &Arc<Self>,
         room_id: RoomId,
         by: PeerId,
+        sizes: Sizes,
         change: impl FnOnce(&mut Stored),
     ) -> Result<(), HostError> {
         let mut rooms = self.lock();
         let room = Self::as_host(&mut rooms, room_id, by)?;
         change(&mut room.settings);
-        // Screens shared by non-hosts end when sharing becomes host-only.
-        if room.settings.share == SharePolicy::Host {
-            let members = &mut room.members;
-            let sharing: Vec<PeerId> =
-                members.values().filter(|m| m.host.is_none() && m.info.media.screen).map(|m| m.info.id).collect();
-            for id in sharing {
-                let media = members.get_mut(&id).map(|m| {
-                    m.info.media.screen = false;
-                    m.info.media
-                });
-                if let Some(media) = media {
-                    broadcast(members, &ServerMsg::Media { id, media }, Some(id));
-                }
-            }
-        }
+        // Screens shared by non-hosts end when sharing becomes host-only,
+        // and a lecture's watchers stop sending.
+        room.silence();
+        room.forward_lecture(sizes);
         room.tell_settings();
         drop(rooms);
         self.persist(room_id);
@@ -504,6 +576,24 @@ impl Rooms {
         drop(rooms);
         self.persist(room_id);
         Ok(())
+    }
+
+    /// A host lets a participant present in a lecture, or stops it (its
+    /// media is turned off). Everyone gets the new list of presenters.
+    pub fn set_presenter(&self, room_id: RoomId, by: PeerId, id: PeerId, presenter: bool) -> Result<(), HostError> {
+        let mut rooms = self.lock();
+        let room = Self::as_host(&mut rooms, room_id, by)?;
+        room.members.get_mut(&id).ok_or(HostError::UnknownPeer(id))?.presenter = presenter;
+        room.silence();
+        room.tell_settings();
+        Ok(())
+    }
+
+    /// Whether `id` may send media in the room now.
+    pub fn may_send(&self, room_id: RoomId, id: PeerId) -> bool {
+        let rooms = self.lock();
+        let Some(room) = rooms.get(&room_id) else { return false };
+        room.members.get(&id).is_some_and(|member| room.presents(member))
     }
 
     /// Puts `info` in the room on `socket` and queues the `welcome` made
@@ -584,8 +674,12 @@ impl Rooms {
             return Ok(true);
         }
         let stored = &room.settings;
-        let refused = if room.members.len() >= sizes.capacity {
-            Some(JoinError::Full(sizes.capacity))
+        let capacity = match stored.presenters_only {
+            true => sizes.lecture,
+            false => sizes.capacity,
+        };
+        let refused = if room.members.len() >= capacity {
+            Some(JoinError::Full(capacity))
         } else if entry.host.is_some() || entry.returning {
             None
         } else if stored.locked {
@@ -602,13 +696,17 @@ impl Rooms {
         // a lock or removals is not fresh: it waits for a host to come back.
         let fresh = room.members.is_empty() && !entry.returning && stored.is_default();
         let host = entry.host.or_else(|| fresh.then(Uuid::new_v4));
-        let member = Member { info, socket, parked: None, host, device: entry.device, shares: HashMap::new() };
+        let mut member =
+            Member { info, socket, parked: None, host, device: entry.device, presenter: false, shares: HashMap::new() };
+        // A lecture's watcher comes in sending nothing.
+        member.info.media = room.allowed(&member, member.info.media);
         let mut settings = room.shown();
         if host.is_some() {
             settings.hosts.push(id);
             settings.hosts.sort();
         }
-        let moves = room.mode == RoomMode::Mesh && room.members.len() >= sizes.mesh_max;
+        let lecture = room.settings.presenters_only && sizes.forwarding;
+        let moves = room.mode == RoomMode::Mesh && (room.members.len() >= sizes.mesh_max || lecture);
         let mode = if moves { RoomMode::Forwarded } else { room.mode };
         let admitted =
             Admitted { peers: others(&room.members), resumed: false, settings: settings.clone(), host, mode };
@@ -708,18 +806,24 @@ impl Rooms {
     }
 
     /// Records a participant's camera/microphone state and tells the others.
-    /// A screen share from a non-host where sharing is for hosts only is
-    /// refused (false), and recorded as not sharing.
-    pub fn set_media(&self, room_id: RoomId, id: PeerId, mut media: MediaState) -> bool {
+    /// What the room's settings do not allow (a watcher's camera in a
+    /// lecture, a non-host's screen where sharing is for hosts) is refused,
+    /// and recorded as off.
+    pub fn set_media(&self, room_id: RoomId, id: PeerId, media: MediaState) -> Result<(), MediaError> {
         let mut rooms = self.lock();
-        let Some(room) = rooms.get_mut(&room_id) else { return true };
-        let host_only = room.settings.share == SharePolicy::Host;
-        let Some(member) = room.members.get_mut(&id) else { return true };
-        let allowed = !(media.screen && host_only && member.host.is_none());
-        media.screen &= allowed;
-        member.info.media = media;
-        broadcast(&mut room.members, &ServerMsg::Media { id, media }, Some(id));
-        allowed
+        let Some(room) = rooms.get_mut(&room_id) else { return Ok(()) };
+        let Some(member) = room.members.get(&id) else { return Ok(()) };
+        let allowed = room.allowed(member, media);
+        let refused = match (allowed == media, room.presents(member)) {
+            (true, _) => Ok(()),
+            (false, false) => Err(MediaError::NotPresenter),
+            (false, true) => Err(MediaError::ShareHostOnly),
+        };
+        if let Some(member) = room.members.get_mut(&id) {
+            member.info.media = allowed;
+        }
+        broadcast(&mut room.members, &ServerMsg::Media { id, media: allowed }, Some(id));
+        refused
     }
 }
 
@@ -735,6 +839,10 @@ impl super::forward::Seats for Rooms {
 
     fn holds(&self, room_id: RoomId, id: PeerId) -> bool {
         Rooms::holds(self, room_id, id)
+    }
+
+    fn presents(&self, room_id: RoomId, id: PeerId) -> bool {
+        Rooms::may_send(self, room_id, id)
     }
 }
 

@@ -13,7 +13,7 @@
 use super::{
     access::{hash_password, verify_password, Stored},
     limit::TokenBucket,
-    rooms::{Admitted, Entry, Frame, HostError, JoinError, Kick, Parked, Queue, RelayError, Socket},
+    rooms::{Admitted, Entry, Frame, HostError, JoinError, Kick, MediaError, Parked, Queue, RelayError, Socket},
     secret::now_ms,
     serve::Slot,
     AppState,
@@ -287,7 +287,9 @@ impl Connection {
         match (&msg, self.joined) {
             (ClientMsg::Join { .. }, None)
             | (ClientMsg::SetPassword { .. }, Some(_))
-            | (ClientMsg::ForwardOffer { .. }, Some(_)) => Handled::Slow(msg),
+            | (ClientMsg::ForwardOffer { .. }, Some(_))
+            | (ClientMsg::SetPresentersOnly { .. }, Some(_))
+            | (ClientMsg::SetPresenter { .. }, Some(_)) => Handled::Slow(msg),
             _ => Handled::Done(self.handle_now(msg)),
         }
     }
@@ -338,16 +340,18 @@ impl Connection {
                 }
             }
             (ClientMsg::Media { media }, Some((room, id))) => {
-                if !self.state.rooms.set_media(room, id, media) {
-                    return self.refuse(ErrorCode::NotAllowed, "only a host may share a screen in this meeting");
+                if let Err(err) = self.state.rooms.set_media(room, id, media) {
+                    return self.refuse(err.code(), err.to_string());
                 }
             }
             (ClientMsg::Lock { locked }, Some((room, id))) => {
                 let now = now_ms();
-                return self.host_result(self.state.rooms.update(room, id, |stored| stored.lock(locked, now)));
+                let sizes = self.state.sizes();
+                return self.host_result(self.state.rooms.update(room, id, sizes, |stored| stored.lock(locked, now)));
             }
             (ClientMsg::SetShare { share }, Some((room, id))) => {
-                return self.host_result(self.state.rooms.update(room, id, |stored| stored.share = share));
+                let sizes = self.state.sizes();
+                return self.host_result(self.state.rooms.update(room, id, sizes, |stored| stored.share = share));
             }
             (ClientMsg::Remove { id: target }, Some((room, id))) => {
                 let removed = self.state.rooms.remove(room, id, target);
@@ -375,7 +379,13 @@ impl Connection {
                 return ControlFlow::Break(());
             }
             // `handle` sends these (and `join`) to `handle_slow`.
-            (ClientMsg::SetPassword { .. } | ClientMsg::ForwardOffer { .. }, Some(_)) => {}
+            (
+                ClientMsg::SetPassword { .. }
+                | ClientMsg::ForwardOffer { .. }
+                | ClientMsg::SetPresentersOnly { .. }
+                | ClientMsg::SetPresenter { .. },
+                Some(_),
+            ) => {}
         }
         ControlFlow::Continue(())
     }
@@ -389,11 +399,25 @@ impl Connection {
                 let Some(forward) = forward else {
                     return self.refuse(ErrorCode::NotForwarded, "this meeting's media is not forwarded by the server");
                 };
+                if !sending.is_empty() && !self.state.rooms.may_send(room, id) {
+                    return self.refuse(ErrorCode::NotPresenter, MediaError::NotPresenter.to_string());
+                }
                 match forward.offer(room, id, sdp, sending).await {
                     Ok(sdp) => self.reply(ServerMsg::ForwardAnswer { sdp }),
                     Err(err) => return self.refuse(ErrorCode::Malformed, err.to_string()),
                 }
                 ControlFlow::Continue(())
+            }
+            (ClientMsg::SetPresentersOnly { presenters_only }, Some((room, id))) => {
+                let sizes = self.state.sizes();
+                let set = self.state.rooms.update(room, id, sizes, |stored| stored.presenters_only = presenters_only);
+                self.refresh_forwarding(room, &set).await;
+                self.host_result(set)
+            }
+            (ClientMsg::SetPresenter { id: target, presenter }, Some((room, id))) => {
+                let set = self.state.rooms.set_presenter(room, id, target, presenter);
+                self.refresh_forwarding(room, &set).await;
+                self.host_result(set)
             }
             (ClientMsg::SetPassword { password }, Some((room, id))) => {
                 if password.len() > MAX_PASSWORD_BYTES {
@@ -416,7 +440,8 @@ impl Connection {
                     },
                 };
                 let now = now_ms();
-                self.host_result(self.state.rooms.update(room, id, |stored| stored.set_password(hash, now)))
+                let sizes = self.state.sizes();
+                self.host_result(self.state.rooms.update(room, id, sizes, |stored| stored.set_password(hash, now)))
             }
             _ => ControlFlow::Continue(()),
         }
@@ -547,6 +572,14 @@ impl Connection {
         }
         attempts.succeeded(self.ip, room);
         Ok(())
+    }
+
+    /// After a change to who presents: the forwarding unit forwards only
+    /// them from now on.
+    async fn refresh_forwarding(&self, room: RoomId, result: &Result<(), HostError>) {
+        if let (Ok(()), Some(forward)) = (result, &self.state.forward) {
+            forward.refresh(room).await;
+        }
     }
 
     /// Answers a host request: nothing when it was done, a typed error when not.

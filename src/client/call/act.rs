@@ -6,7 +6,20 @@ use crate::app::{Action, Notice};
 
 impl Call {
     /// Does what a control asked. Only a chat message can be refused here.
+    /// A lecture's watcher has no controls to send media; a shortcut key
+    /// that asks anyway does nothing.
     pub fn act(&self, action: Action) -> Result<(), Notice> {
+        let sends = matches!(
+            action,
+            Action::SetAudio(true)
+                | Action::SetVideo(true)
+                | Action::ShareScreen
+                | Action::PlayVideo { .. }
+                | Action::PlayFile(_)
+        );
+        if sends && !leptos::prelude::untrack(|| self.0.state.may_present(None)) {
+            return Ok(());
+        }
         match action {
             Action::Join => self.join(),
             Action::Leave => self.leave(),
@@ -29,6 +42,8 @@ impl Call {
             Action::SetPassword(password) => self.set_password(password),
             Action::Lock(locked) => self.lock(locked),
             Action::SetShare(share) => self.set_share(share),
+            Action::SetPresentersOnly(on) => self.set_presenters_only(on),
+            Action::SetPresenter(id, on) => self.set_presenter(id, on),
             Action::Remove(id) => self.remove(id),
             Action::MakeHost(id) => self.make_host(id),
             Action::RevokeHost(id) => self.revoke_host(id),

@@ -30,10 +30,39 @@ impl Call {
     /// Mutes or unmutes the microphone. A muted track stays open and sends
     /// silence, so unmuting is instant.
     pub fn set_audio(&self, on: bool) {
-        let Some(track) = self.track(Kind::Audio) else { return };
+        let Some(track) = self.track(Kind::Audio) else {
+            if on {
+                // Released (a lecture's watcher who now presents): open it.
+                self.open(Kind::Audio);
+            }
+            return;
+        };
         track.set_enabled(on);
         self.0.state.media.update(|m| m.audio = on);
         self.announce();
+    }
+
+    /// Stops sending anything, and lets go of camera, microphone and
+    /// screen (their lights go off): a lecture's watcher.
+    pub(super) fn stop_sending(&self) {
+        if self.0.shares.screen.borrow().is_some() {
+            self.stop_sharing();
+        }
+        self.drop_camera();
+        if let Some(track) = self.track(Kind::Audio) {
+            track.stop();
+            if let Some(stream) = self.0.local.stream.borrow().as_ref() {
+                stream.remove_track(&track);
+            }
+            self.each_peer(|p| p.replace(Kind::Audio, None));
+            self.on_uplink(|u| u.replace(Kind::Audio, None));
+            self.0.state.local.update(|_| {});
+        }
+        let media = self.0.state.media.get_untracked();
+        if media.audio || media.video {
+            self.0.state.media.update(|m| (m.audio, m.video) = (false, false));
+            self.announce();
+        }
     }
 
     /// Turns the camera off (released, light off) or on again.
@@ -44,16 +73,28 @@ impl Call {
             self.announce();
             return;
         }
+        self.open(Kind::Video);
+    }
+
+    /// Opens the chosen camera or microphone and sends it.
+    fn open(&self, kind: Kind) {
         let this = self.clone();
         spawn_local(async move {
-            let device = this.0.state.camera_id.get_untracked();
-            match media::capture_one(Kind::Video, device.as_deref()).await {
+            let state = this.0.state;
+            let device = match kind {
+                Kind::Video => state.camera_id.get_untracked(),
+                Kind::Audio => state.mic_id.get_untracked(),
+            };
+            match media::capture_one(kind, device.as_deref()).await {
                 Ok(track) => {
-                    this.put_track(Kind::Video, track);
-                    this.0.state.media.update(|m| m.video = true);
+                    state.media.update(|m| match kind {
+                        Kind::Video => m.video = true,
+                        Kind::Audio => m.audio = true,
+                    });
+                    this.put_track(kind, track);
                     this.announce();
                 }
-                Err(err) => this.0.state.notice.set(Some(err.into())),
+                Err(err) => state.notice.set(Some(err.into())),
             }
         });
     }

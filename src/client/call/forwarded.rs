@@ -46,7 +46,7 @@ impl Call {
         self.0.forwarded.mode.get() == RoomMode::Forwarded
     }
 
-    pub(super) fn on_uplink(&self, f: impl FnOnce(&Uplink)) {
+    pub(super) fn on_uplink(&self, f: impl FnOnce(&Rc<Uplink>)) {
         if let Some(uplink) = self.0.forwarded.uplink.borrow().as_ref() {
             f(uplink);
         }
@@ -81,7 +81,9 @@ impl Call {
         };
         let ice = self.0.link.ice_servers.borrow().clone();
         let screen = self.0.shares.screen.borrow().clone();
-        match Uplink::new(&ice, self.0.link.relay_only.get(), &self.local_tracks(), screen.as_ref(), events) {
+        let presenting = untrack(|| self.0.state.may_present(None));
+        let relay_only = self.0.link.relay_only.get();
+        match Uplink::new(&ice, relay_only, &self.local_tracks(), screen.as_ref(), presenting, events) {
             Ok(uplink) => {
                 *self.0.forwarded.uplink.borrow_mut() = Some(uplink);
                 self.0.forwarded.views.borrow_mut().clear();

@@ -24,6 +24,14 @@ impl Call {
         self.ask(ClientMsg::SetShare { share });
     }
 
+    pub fn set_presenters_only(&self, presenters_only: bool) {
+        self.ask(ClientMsg::SetPresentersOnly { presenters_only });
+    }
+
+    pub fn set_presenter(&self, id: PeerId, presenter: bool) {
+        self.ask(ClientMsg::SetPresenter { id, presenter });
+    }
+
     /// Removes a participant; they may come back only with a new password.
     pub fn remove(&self, id: PeerId) {
         self.ask(ClientMsg::Remove { id });
@@ -53,10 +61,19 @@ impl Call {
             // Another host took this browser's capability back.
             super::forget_host_token(state.room);
         }
+        let presented = untrack(|| state.may_present(None));
         state.settings.set(settings);
-        if !untrack(|| state.may_share()) && self.0.shares.screen.borrow().is_some() {
+        let presents = untrack(|| state.may_present(None));
+        if !presents {
+            // A lecture's watcher: nothing of its devices stays open.
+            self.stop_sending();
+        } else if !untrack(|| state.may_share()) && self.0.shares.screen.borrow().is_some() {
             self.stop_sharing();
             state.notice.set(Some(Notice::ShareMadeHostOnly));
         }
+        if presents && !presented && self.me().is_some() {
+            state.notice.set(Some(Notice::MayPresent));
+        }
+        self.on_uplink(|uplink| uplink.set_presenting(presents));
     }
 }

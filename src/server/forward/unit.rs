@@ -270,6 +270,9 @@ impl Unit {
                 let _ = reply.send(self.offer((room, peer), &sdp, sending));
             }
             Command::Leave { room, peer } => self.drop_client((room, peer)),
+            Command::Refresh { room } => {
+                self.dirty.insert(room);
+            }
             Command::View { room, peer, of, width, height } => {
                 if let Some(client) = self.clients.get_mut(&(room, peer)) {
                     if client.views.len() < 1024 || client.views.contains_key(&of) {
@@ -375,6 +378,7 @@ impl Unit {
         members.sort();
         let tracks: Vec<Track> = members
             .iter()
+            .filter(|peer| self.seats.presents(room, **peer))
             .flat_map(|peer| {
                 let client = &self.clients[&(room, *peer)];
                 let mut live: Vec<Source> = client.live.iter().copied().collect();
