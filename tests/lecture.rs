@@ -11,10 +11,7 @@ use moim::{
 use support::{join, Client, Server};
 
 fn lecture_config() -> Config {
-    let mut config = Config::default();
-    config.room_capacity = 2;
-    config.lecture_capacity = 4;
-    config
+    Config { room_capacity: 2, lecture_capacity: 4, ..Config::default() }
 }
 
 /// Joins; returns the client, its id, and the mode and settings of its welcome.

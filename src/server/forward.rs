@@ -38,11 +38,14 @@
 //! again whenever that changes, so a watcher's browser that sends anyway
 //! reaches nobody.
 //!
-//! Still to come (issue 18): forwarding only the loudest few voices in big
-//! rooms, and measured ceilings per room and per server.
+//! Above ten people a room forwards only its three loudest voices (by the
+//! audio level in the packets' header extension, `speakers.rs`).
+//!
+//! Still to come (issue 18): measured ceilings per room and per server.
 
 mod layers;
 mod slots;
+mod speakers;
 mod unit;
 
 use crate::protocol::{PeerId, Published, RoomId, ServerMsg};

@@ -10,6 +10,7 @@
 use super::{
     layers::{Copy, Layers},
     slots::{self, Slot, Track},
+    speakers::{self, Loudness, Speakers},
     Command, ForwardError, Seats,
 };
 use crate::protocol::{PeerId, Published, RoomId, ServerMsg, Slot as SlotMsg, Source};
@@ -61,6 +62,8 @@ struct Client {
     views: HashMap<PeerId, (u16, u16)>,
     /// As a receiver: what its link carries, by the bandwidth estimate.
     estimate: Option<f64>,
+    /// How loud its microphone has been lately.
+    loudness: Loudness,
     /// When its `Rtc` wants time to move on next.
     due: Instant,
 }
@@ -78,6 +81,7 @@ impl Client {
             copies: HashMap::new(),
             views: HashMap::new(),
             estimate: None,
+            loudness: Loudness::default(),
             due: Instant::now(),
         }
     }
@@ -127,6 +131,9 @@ struct Unit {
     touched: HashSet<Key>,
     /// Receivers whose camera layers must be chosen again.
     choose: HashSet<Key>,
+    /// The voices forwarded in each room big enough to forward only the
+    /// loudest (`speakers.rs`).
+    speakers: HashMap<RoomId, Speakers>,
     seats: Arc<dyn Seats>,
     /// How every connection is made: one certificate for the whole unit
     /// (a key pair per participant would cost a keygen per join).
@@ -158,11 +165,13 @@ pub(super) async fn run(
         dirty: HashSet::new(),
         touched: HashSet::new(),
         choose: HashSet::new(),
+        speakers: HashMap::new(),
         seats,
         config,
     };
     let mut buf = vec![0; 2000];
     let mut next_sweep = Instant::now() + SWEEP;
+    let mut next_speakers = Instant::now() + speakers::CHOOSE_EVERY;
     loop {
         // Timers are kept here, not in the sleep below: under a steady
         // stream of packets the socket is always ready first, and a sleep
@@ -172,12 +181,19 @@ pub(super) async fn run(
             unit.sweep();
             next_sweep = now + SWEEP;
         }
+        if now >= next_speakers {
+            unit.choose_speakers(now);
+            next_speakers = now + speakers::CHOOSE_EVERY;
+        }
         for (key, client) in unit.clients.iter_mut().filter(|(_, client)| client.due <= now) {
             let _ = client.rtc.handle_input(Input::Timeout(now));
             unit.touched.insert(*key);
         }
         unit.poll();
-        let wake = unit.clients.values().map(|client| client.due).min().unwrap_or(next_sweep).min(next_sweep);
+        let mut wake = unit.clients.values().map(|client| client.due).min().unwrap_or(next_sweep).min(next_sweep);
+        if !unit.speakers.is_empty() {
+            wake = wake.min(next_speakers);
+        }
         tokio::select! {
             received = unit.socket.recv_from(&mut buf) => match received {
                 Ok((n, source)) => unit.receive(&buf[..n], source),
@@ -350,12 +366,20 @@ impl Unit {
     fn forward(&mut self, item: Out) {
         match item {
             Out::Media((room, peer), source, data) => {
+                if source == Source::Mic && self.speakers.get(&room).is_some_and(|chosen| !chosen.passes(peer)) {
+                    return;
+                }
                 let Some(routes) = self.routes.get(&(room, Track { peer, source })) else { return };
                 for (to, mid) in routes {
                     let Some(client) = self.clients.get_mut(&(room, *to)) else { continue };
                     let Some(time) = client.copies.entry(*mid).or_default().pass(&data) else { continue };
                     let Some(writer) = client.rtc.writer(*mid) else { continue };
                     let Some(pt) = writer.match_params(data.params) else { continue };
+                    // The level goes on, for the receivers' speaking indicators.
+                    let writer = match (data.ext_vals.audio_level, data.ext_vals.voice_activity) {
+                        (Some(level), voice) => writer.audio_level(level, voice.unwrap_or(false)),
+                        (None, _) => writer,
+                    };
                     if let Err(err) = writer.write(pt, data.network_time, time, data.data.clone()) {
                         tracing::debug!(%room, peer = %to, %err, "cannot forward");
                     }
@@ -376,6 +400,10 @@ impl Unit {
     fn reassign(&mut self, room: RoomId) {
         let mut members: Vec<PeerId> = self.clients.keys().filter(|(r, _)| *r == room).map(|(_, p)| *p).collect();
         members.sort();
+        match members.len() > speakers::LOUDEST_ABOVE {
+            true => _ = self.speakers.entry(room).or_default(),
+            false => _ = self.speakers.remove(&room),
+        }
         let tracks: Vec<Track> = members
             .iter()
             .filter(|peer| self.seats.presents(room, **peer))
@@ -428,6 +456,19 @@ impl Unit {
         }
         // Cameras: a keyframe of the layer each new copy wants.
         self.choose.extend(members.iter().map(|peer| (room, *peer)));
+    }
+
+    /// Chooses again the voices each big room forwards.
+    fn choose_speakers(&mut self, now: Instant) {
+        for (room, speakers) in &mut self.speakers {
+            let mut voices: Vec<(PeerId, f32)> = self
+                .clients
+                .iter()
+                .filter(|((r, _), _)| r == room)
+                .map(|((_, peer), client)| (*peer, client.loudness.now(now)))
+                .collect();
+            speakers.choose(&mut voices, now);
+        }
     }
 
     /// Picks the layer of each camera one receiver gets: the smallest that
@@ -502,8 +543,10 @@ fn on_event(key: Key, client: &mut Client, event: Event, out: &mut Vec<Out>, dir
             if client.live.insert(source) {
                 dirty.insert(key.0);
             }
-            if source == Source::Camera {
-                client.layers.saw(&data, Instant::now());
+            match source {
+                Source::Camera => client.layers.saw(&data, Instant::now()),
+                Source::Mic => client.loudness.heard(data.ext_vals.audio_level, Instant::now()),
+                Source::Screen | Source::ScreenAudio => {}
             }
             out.push(Out::Media(key, source, data));
         }
