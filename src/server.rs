@@ -287,7 +287,7 @@ pub async fn run(
         0 => None,
         _ => {
             let settings = &config.forward;
-            match forward::Forwarder::start(settings.udp, &settings.announce, rooms.clone()).await {
+            match forward::Forwarder::start(settings, rooms.clone()).await {
                 Ok(unit) => Some(unit),
                 Err(err) => {
                     tracing::error!(udp = %settings.udp, %err, "cannot open the forwarding unit's UDP port: rooms stay a mesh");

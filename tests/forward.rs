@@ -165,3 +165,24 @@ async fn chat_through_the_server_names_its_true_sender() {
     mallory.send(&ClientMsg::Chat { to: Some(stranger), msg: PeerMsg::HistoryRequest }).await;
     assert!(matches!(next_answer(&mut mallory).await, ServerMsg::Error { code: ErrorCode::UnknownPeer, .. }));
 }
+
+#[tokio::test]
+async fn past_max_participants_the_unit_takes_no_new_connection() {
+    let mut config = mesh_up_to(1);
+    config.forward.max_participants = 1;
+    let server = Server::with(config).await;
+    let room = RoomId::random();
+    let (mut alice, _, _) = enter(&server, room, "Alice").await;
+    let (mut bob, _, _) = enter(&server, room, "Bob").await;
+    let (_, _, sdp, sending) = browser_offer();
+    alice.send(&ClientMsg::ForwardOffer { sdp, sending }).await;
+    assert!(matches!(next_answer(&mut alice).await, ServerMsg::ForwardAnswer { .. }));
+    let (_, _, sdp, sending) = browser_offer();
+    bob.send(&ClientMsg::ForwardOffer { sdp, sending }).await;
+    assert!(matches!(next_answer(&mut bob).await, ServerMsg::Error { code: ErrorCode::RoomFull, .. }));
+    // Another offer on Alice's connection (a renegotiation, an ICE
+    // restart) is no new connection: not refused as full.
+    let (_, _, sdp, sending) = browser_offer();
+    alice.send(&ClientMsg::ForwardOffer { sdp, sending }).await;
+    assert!(!matches!(next_answer(&mut alice).await, ServerMsg::Error { code: ErrorCode::RoomFull, .. }));
+}

@@ -16,6 +16,7 @@ import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
+import { floorRun } from './floor.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 7);
 const PORT = 3200;
@@ -180,39 +181,6 @@ function printSteps(steps) {
   for (const [name, t] of rows) console.log(`  ${name.padEnd(20)} ${t.toFixed(0).padStart(5)}`);
 }
 
-const FLOOR_PAGE = `<!doctype html><meta charset="utf-8"><video id="v" autoplay playsinline muted></video>
-<script>
-(async () => {
-  const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-  const a = new RTCPeerConnection(), b = new RTCPeerConnection();
-  a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
-  b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
-  b.ontrack = (e) => {
-    const v = document.getElementById('v');
-    if (v.srcObject) return;
-    v.srcObject = e.streams[0];
-    v.requestVideoFrameCallback((now) => (window.floor = now));
-  };
-  for (const t of stream.getTracks()) a.addTrack(t, stream);
-  await a.setLocalDescription();
-  await b.setRemoteDescription(a.localDescription);
-  await b.setLocalDescription();
-  await a.setRemoteDescription(b.localDescription);
-})();
-</script>`;
-
-/** One floor run: ms from navigation start to the first loopback frame. */
-async function floorRun(browser) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.route(`${BASE}/floor`, (route) => route.fulfill({ contentType: 'text/html', body: FLOOR_PAGE }));
-  await page.goto(`${BASE}/floor`);
-  await page.waitForFunction(() => window.floor !== undefined);
-  const ms = await page.evaluate(() => window.floor);
-  await context.close();
-  return ms;
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function weight(urls) {
@@ -256,10 +224,10 @@ try {
     times.push(ms);
     console.log(`run ${i + 1}: ${ms.toFixed(0)} ms`);
   }
-  await floorRun(browser); // warm-up
+  await floorRun(browser, BASE); // warm-up
   const floors = [];
   for (let i = 0; i < RUNS; i++) {
-    const ms = await floorRun(browser);
+    const ms = await floorRun(browser, BASE);
     floors.push(ms);
     console.log(`floor run ${i + 1}: ${ms.toFixed(0)} ms`);
   }

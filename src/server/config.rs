@@ -110,11 +110,15 @@ pub struct ForwardSettings {
     /// A room of up to this many people is a full mesh; one more person
     /// moves it to the forwarding unit. 0 turns forwarding off.
     pub mesh_max: usize,
+    /// The most connections the unit keeps at once, over all rooms: one
+    /// task forwards everything, on one core (see BENCHMARKS.md for what
+    /// it carries). Past it, a forwarded room's newcomer gets `room_full`.
+    pub max_participants: usize,
 }
 
 impl Default for ForwardSettings {
     fn default() -> Self {
-        Self { udp: SocketAddr::from(([127, 0, 0, 1], 0)), announce: Vec::new(), mesh_max: 4 }
+        Self { udp: SocketAddr::from(([127, 0, 0, 1], 0)), announce: Vec::new(), mesh_max: 4, max_participants: 300 }
     }
 }
 

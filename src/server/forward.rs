@@ -19,7 +19,8 @@
 //! # Limits
 //!
 //! - One connection (`Rtc`) per participant of a forwarded room, so at most
-//!   `room_capacity` per room; a participant's receiving transceivers are
+//!   `room_capacity` per room (`lecture_capacity` in a lecture) and
+//!   `[forward] max_participants` in the whole server; a participant's receiving transceivers are
 //!   at most [`crate::protocol::MAX_SLOTS`] of each kind, and the tile sizes
 //!   it reports at most 1,024.
 //! - Nothing queues per receiver in moim: a frame is written to each
@@ -48,11 +49,9 @@ mod slots;
 mod speakers;
 mod unit;
 
+use super::config::ForwardSettings;
 use crate::protocol::{PeerId, Published, RoomId, ServerMsg};
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-};
+use std::{net::SocketAddr, sync::Arc};
 use tokio::sync::{mpsc, oneshot};
 
 /// What the unit needs from the rooms.
@@ -73,6 +72,8 @@ pub enum ForwardError {
     BadOffer(String),
     #[error("the offer names a transceiver it does not have, or one twice")]
     BadSending,
+    #[error("the server forwards media for as many people as it can ({0}); try again later")]
+    Full(usize),
     #[error("the forwarding unit has stopped")]
     Stopped,
 }
@@ -116,15 +117,15 @@ pub struct Forwarder {
 impl Forwarder {
     /// Binds the UDP socket and starts the unit. `announce` are the
     /// addresses browsers are told to send to (the socket's own when empty).
-    pub async fn start(udp: SocketAddr, announce: &[IpAddr], seats: Arc<dyn Seats>) -> std::io::Result<Self> {
-        let socket = tokio::net::UdpSocket::bind(udp).await?;
+    pub async fn start(settings: &ForwardSettings, seats: Arc<dyn Seats>) -> std::io::Result<Self> {
+        let socket = tokio::net::UdpSocket::bind(settings.udp).await?;
         let addr = socket.local_addr()?;
-        let announced: Vec<SocketAddr> = match announce {
+        let announced: Vec<SocketAddr> = match settings.announce.as_slice() {
             [] => vec![addr],
             ips => ips.iter().map(|ip| SocketAddr::new(*ip, addr.port())).collect(),
         };
         let (commands, queue) = mpsc::channel(COMMANDS);
-        let unit = tokio::spawn(unit::run(socket, announced, queue, seats));
+        let unit = tokio::spawn(unit::run(socket, announced, settings.max_participants, queue, seats));
         tokio::spawn(async move {
             match unit.await {
                 Ok(()) => tracing::info!("forwarding unit stopped"),

@@ -12,6 +12,7 @@
 
 use super::{
     access::{hash_password, verify_password, Stored},
+    forward::ForwardError,
     limit::TokenBucket,
     rooms::{Admitted, Entry, Frame, HostError, JoinError, Kick, MediaError, Parked, Queue, RelayError, Socket},
     secret::now_ms,
@@ -404,6 +405,7 @@ impl Connection {
                 }
                 match forward.offer(room, id, sdp, sending).await {
                     Ok(sdp) => self.reply(ServerMsg::ForwardAnswer { sdp }),
+                    Err(err @ ForwardError::Full(_)) => return self.refuse(ErrorCode::RoomFull, err.to_string()),
                     Err(err) => return self.refuse(ErrorCode::Malformed, err.to_string()),
                 }
                 ControlFlow::Continue(())

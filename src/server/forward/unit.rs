@@ -118,6 +118,8 @@ struct Unit {
     /// The address packets arrive at, as str0m's candidates know it.
     local: SocketAddr,
     announced: Vec<SocketAddr>,
+    /// The most clients at once (`max_participants`).
+    max: usize,
     clients: HashMap<Key, Client>,
     /// Which client a source address belongs to, once seen.
     by_addr: HashMap<SocketAddr, Key>,
@@ -143,6 +145,7 @@ struct Unit {
 pub(super) async fn run(
     socket: UdpSocket,
     announced: Vec<SocketAddr>,
+    max: usize,
     mut commands: mpsc::Receiver<Command>,
     seats: Arc<dyn Seats>,
 ) {
@@ -159,6 +162,7 @@ pub(super) async fn run(
         socket,
         local,
         announced,
+        max,
         clients: HashMap::new(),
         by_addr: HashMap::new(),
         routes: HashMap::new(),
@@ -312,6 +316,9 @@ impl Unit {
             }
         }
         let fresh = !self.clients.contains_key(&key);
+        if fresh && self.clients.len() >= self.max {
+            return Err(ForwardError::Full(self.max));
+        }
         if fresh {
             let mut rtc = self.config.clone().build(Instant::now());
             for addr in &self.announced {
