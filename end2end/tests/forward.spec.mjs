@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import {
-  expectLiveAudio, expectVideoAdvancing, finish, frameGaps, join, lines, openChat, ownServer, person, say, tile, watchFrames,
+  expectLiveAudio, expectVideoAdvancing, finish, frameGaps, join, lines, more, openChat, ownServer, person, probe, say, tile,
+  watchFrames,
 } from './people.mjs';
 
 test.afterEach(finish);
@@ -254,5 +255,34 @@ test('a lecture: one presenter, six watchers who see and hear it, send nothing, 
     await watchers.Ann.getByRole('button', { name: 'Turn camera on' }).click();
     await expectVideoAdvancing(watchers.Ben, 'Ann');
     await expectVideoAdvancing(teacher, 'Ann');
+  });
+});
+
+test('in a forwarded room a recording shows REC to everyone and holds what its maker saw', async ({ browser }) => {
+  test.setTimeout(120_000);
+  await withForwarding(3119, 1, async (url) => {
+    const alice = await counted(browser, url, 'Alice');
+    const bob = await counted(browser, url, 'Bob');
+    const carol = await counted(browser, url, 'Carol');
+    await expectVideoAdvancing(carol, 'Alice');
+    await expectVideoAdvancing(carol, 'Bob');
+    await (await more(carol)).getByRole('button', { name: 'Start recording' }).click();
+    for (const page of [alice, bob]) {
+      await expect(page.getByRole('status', { name: 'Carol is recording this meeting' })).toBeVisible();
+    }
+    await carol.waitForTimeout(3_500);
+    await (await more(carol)).getByRole('button', { name: 'Stop recording' }).click();
+    await expect(alice.getByRole('status', { name: /recording this meeting/ })).toHaveCount(0);
+    const bar = carol.getByRole('region', { name: 'Your recording' });
+    await expect(bar).toContainText('Saved on the server.');
+    const [download] = await Promise.all([
+      carol.waitForEvent('download'),
+      bar.getByRole('link', { name: /^Download recording/ }).click(),
+    ]);
+    const file = readFileSync(await download.path());
+    const played = await probe(carol, { bytes: file });
+    expect(played.duration).toBeGreaterThanOrEqual(2.5);
+    expect(played.width).toBeGreaterThan(0);
+    expect(played.played).toBeGreaterThan(0.2);
   });
 });

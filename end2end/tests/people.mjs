@@ -273,3 +273,23 @@ export async function deviceSettings(page) {
   await expect(dialog).toBeVisible();
   return dialog;
 }
+
+/** Loads WebM bytes (or a URL) into a <video> on `page`: its duration, size, and whether it plays. */
+export async function probe(page, { bytes, url }) {
+  return page.evaluate(
+    async ({ b64, url }) => {
+      const src = url ?? URL.createObjectURL(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'video/webm' }));
+      const v = document.createElement('video');
+      v.muted = true;
+      v.src = src;
+      await new Promise((ok, fail) => {
+        v.onloadedmetadata = ok;
+        v.onerror = () => fail(new Error(`cannot load: ${v.error?.message}`));
+      });
+      await v.play();
+      await new Promise((ok) => setTimeout(ok, 700));
+      return { duration: v.duration, width: v.videoWidth, height: v.videoHeight, played: v.currentTime };
+    },
+    { b64: bytes?.toString('base64'), url },
+  );
+}

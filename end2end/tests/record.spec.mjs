@@ -3,32 +3,12 @@
 import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import {
-  newMeeting, join, finish, aliceAndBob, person, denyingBrowser, tile, expectVideoAdvancing, expectLiveAudio, ownServer, more,
+  newMeeting, join, finish, aliceAndBob, person, denyingBrowser, tile, expectVideoAdvancing, expectLiveAudio, ownServer, more, probe,
 } from './people.mjs';
 
 test.afterEach(finish);
 
 const recBadge = (page) => page.getByRole('status', { name: /recording this meeting/ });
-
-/** Loads WebM bytes (or a URL) into a <video> on `page`: its duration, size, and whether it plays. */
-async function probe(page, { bytes, url }) {
-  return page.evaluate(
-    async ({ b64, url }) => {
-      const src = url ?? URL.createObjectURL(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'video/webm' }));
-      const v = document.createElement('video');
-      v.muted = true;
-      v.src = src;
-      await new Promise((ok, fail) => {
-        v.onloadedmetadata = ok;
-        v.onerror = () => fail(new Error(`cannot load: ${v.error?.message}`));
-      });
-      await v.play();
-      await new Promise((ok) => setTimeout(ok, 700));
-      return { duration: v.duration, width: v.videoWidth, height: v.videoHeight, played: v.currentTime };
-    },
-    { b64: bytes?.toString('base64'), url },
-  );
-}
 
 test('a recording shows REC to everyone, is offered for download and plays', async ({ browser, page }) => {
   const url = await newMeeting(page);
