@@ -101,3 +101,6 @@ stop_server
 
 section "5. Mesh quality: 4 people at 360p"
 node end2end/bench/mesh.mjs
+
+section "6. Six people forwarded against six in a mesh, and the sixth joiner's setup"
+node end2end/bench/forward.mjs
