@@ -7,6 +7,8 @@
 //! (RFC 6464: readable without decoding the sound). A voice once chosen
 //! stays chosen for [`HOLD`] after it was last among the loudest, so the
 //! pauses between words do not cut it off, and a cough does not take over.
+//! A microphone whose packets carry no level cannot be judged, and is
+//! always forwarded.
 
 use crate::protocol::PeerId;
 use std::{
@@ -42,6 +44,8 @@ pub struct Loudness {
     /// Smoothed level, 0 (silence) to 127 (full scale).
     level: f32,
     last: Option<Instant>,
+    /// Its packets say their level (the header extension was negotiated).
+    pub measured: bool,
 }
 
 impl Loudness {
@@ -49,6 +53,7 @@ impl Loudness {
     /// -127 silence; none when the browser does not say).
     pub fn heard(&mut self, audio_level: Option<i8>, now: Instant) {
         let Some(level) = audio_level else { return };
+        self.measured = true;
         let level = 127.0 + f32::from(level.clamp(-127, 0));
         // About a quarter of a second of packets (20 ms each) to rise or fall.
         self.level += (level - self.level) * 0.08;

@@ -373,7 +373,10 @@ impl Unit {
     fn forward(&mut self, item: Out) {
         match item {
             Out::Media((room, peer), source, data) => {
-                if source == Source::Mic && self.speakers.get(&room).is_some_and(|chosen| !chosen.passes(peer)) {
+                if source == Source::Mic
+                    && self.speakers.get(&room).is_some_and(|chosen| !chosen.passes(peer))
+                    && self.clients.get(&(room, peer)).is_some_and(|c| c.loudness.measured)
+                {
                     return;
                 }
                 let Some(routes) = self.routes.get(&(room, Track { peer, source })) else { return };
