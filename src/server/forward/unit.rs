@@ -39,6 +39,9 @@ const KEYFRAME_GAP: Duration = Duration::from_millis(500);
 /// How often the unit asks the rooms who is still in.
 const SWEEP: Duration = Duration::from_secs(1);
 
+/// How often keyframes asked for too soon after the last are asked again.
+const OWED_EVERY: Duration = Duration::from_millis(100);
+
 /// One participant's connection to the unit.
 struct Client {
     rtc: Rtc,
@@ -53,6 +56,10 @@ struct Client {
     told: Option<ServerMsg>,
     /// When a keyframe was last asked of each of its tracks (and layers).
     asked: HashMap<(Mid, Option<Rid>), Instant>,
+    /// Keyframes wanted within [`KEYFRAME_GAP`] of the last one asked:
+    /// asked once the gap has passed, so that a newcomer does not wait
+    /// for the camera's next keyframe of its own accord.
+    owed: HashSet<(Source, Option<Rid>)>,
     /// Its camera's simulcast layers, as they arrive.
     layers: Layers,
     /// As a receiver: its copy of each simulcast track, by slot.
@@ -77,6 +84,7 @@ impl Client {
             slots: Vec::new(),
             told: None,
             asked: HashMap::new(),
+            owed: HashSet::new(),
             layers: Layers::default(),
             copies: HashMap::new(),
             views: HashMap::new(),
@@ -93,14 +101,26 @@ impl Client {
     /// Asks the browser for a keyframe of one of its tracks (of one
     /// simulcast layer), at most once per [`KEYFRAME_GAP`].
     fn ask_keyframe(&mut self, source: Source, rid: Option<Rid>, now: Instant) {
-        let Some(mid) = self.mid_of(source) else { return };
+        let Some(mid) = self.mid_of(source) else {
+            self.owed.remove(&(source, rid));
+            return;
+        };
         if self.asked.get(&(mid, rid)).is_some_and(|at| now.duration_since(*at) < KEYFRAME_GAP) {
+            self.owed.insert((source, rid));
             return;
         }
+        self.owed.remove(&(source, rid));
         if let Some(mut writer) = self.rtc.writer(mid) {
             if writer.request_keyframe(rid, KeyframeRequestKind::Pli).is_ok() {
                 self.asked.insert((mid, rid), now);
             }
+        }
+    }
+
+    /// Asks for the keyframes owed whose gap has passed.
+    fn settle(&mut self, now: Instant) {
+        for (source, rid) in self.owed.clone() {
+            self.ask_keyframe(source, rid, now);
         }
     }
 }
@@ -176,6 +196,7 @@ pub(super) async fn run(
     let mut buf = vec![0; 2000];
     let mut next_sweep = Instant::now() + SWEEP;
     let mut next_speakers = Instant::now() + speakers::CHOOSE_EVERY;
+    let mut next_owed = Instant::now() + OWED_EVERY;
     loop {
         // Timers are kept here, not in the sleep below: under a steady
         // stream of packets the socket is always ready first, and a sleep
@@ -184,6 +205,13 @@ pub(super) async fn run(
         if now >= next_sweep {
             unit.sweep();
             next_sweep = now + SWEEP;
+        }
+        if now >= next_owed {
+            for (key, client) in unit.clients.iter_mut().filter(|(_, client)| !client.owed.is_empty()) {
+                client.settle(now);
+                unit.touched.insert(*key);
+            }
+            next_owed = now + OWED_EVERY;
         }
         if now >= next_speakers {
             unit.choose_speakers(now);
@@ -197,6 +225,9 @@ pub(super) async fn run(
         let mut wake = unit.clients.values().map(|client| client.due).min().unwrap_or(next_sweep).min(next_sweep);
         if !unit.speakers.is_empty() {
             wake = wake.min(next_speakers);
+        }
+        if unit.clients.values().any(|client| !client.owed.is_empty()) {
+            wake = wake.min(next_owed);
         }
         tokio::select! {
             received = unit.socket.recv_from(&mut buf) => match received {
