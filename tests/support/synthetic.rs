@@ -86,6 +86,9 @@ pub struct Options {
     /// Receiving slots (audio, video) in the first offer; more are added
     /// when `forward_slots` asks for them.
     pub slots: (usize, usize),
+    /// The most receiving slots of each kind it will have, whatever the
+    /// server asks: it then gets only the tracks the server puts in them.
+    pub max_slots: usize,
     /// How big it shows every camera it receives (`forward_view`, sent
     /// once for each camera as its slot appears). None: never says.
     pub view: Option<(u16, u16)>,
@@ -104,6 +107,7 @@ impl Options {
             audio_bytes: 100,
             keyframe_every: Duration::from_secs(10),
             slots: (1, 1),
+            max_slots: usize::MAX,
             view: None,
             host_token: None,
         }
@@ -189,6 +193,14 @@ pub struct State {
     pub mode: RoomMode,
     /// ICE and DTLS are up.
     pub connected: bool,
+    /// The ICE agent's last state.
+    pub ice: Option<IceConnectionState>,
+    /// ICE restarts it made after its connection dropped, as a browser does.
+    pub ice_restarts: u32,
+    /// Times it sent its last DTLS flight again (see [`Participant::resend_flight`]).
+    pub dtls_resends: u32,
+    /// The server's media address, from its answer.
+    pub server_udp: Option<SocketAddr>,
     /// The `Rtc` failed or was closed: why.
     pub failed: Option<String>,
     /// Which of its receiving slots carries whose track (`forward_slots`).
@@ -210,6 +222,9 @@ pub struct State {
     pub keyframe_requests: u64,
     pub offers: u32,
     pub answers: u32,
+    /// The largest offer it made, in bytes (the signaling socket takes
+    /// frames of up to 64 KiB).
+    pub offer_bytes: usize,
     /// Who joined and left after it, by `peer_joined` and `peer_left`.
     pub joined: Vec<PeerId>,
     pub left: Vec<PeerId>,
@@ -256,6 +271,7 @@ impl Synthetic {
     /// Joins `room` on the signaling socket at `ws_url` (`ws://…/ws`) and
     /// starts its task; fails when the server refuses the join.
     pub async fn join(ws_url: &str, room: RoomId, options: Options) -> Result<Self, String> {
+        str0m::crypto::from_feature_flags().install_process_default();
         let (ws, _) = tokio_tungstenite::connect_async(ws_url).await.map_err(|e| e.to_string())?;
         let (mut sink, mut stream) = ws.split();
         let join = ClientMsg::Join {
@@ -284,6 +300,10 @@ impl Synthetic {
             }
         };
         let socket = UdpSocket::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        // A browser's socket holds more than Linux's default 208 KiB: a
+        // generator running a hundred of these must not lose what the
+        // server sent while another participant's task held the thread.
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECEIVE_BUFFER);
         let udp = socket.local_addr().map_err(|e| e.to_string())?;
         let state = Arc::new(Mutex::new(State { mode, ..State::default() }));
         let (commands, queue) = mpsc::unbounded_channel();
@@ -327,6 +347,18 @@ impl Synthetic {
         }
     }
 }
+
+/// Bytes each participant's UDP socket may hold unread (Linux doubles it,
+/// up to `net.core.rmem_max`).
+const RECEIVE_BUFFER: usize = 1 << 20;
+
+/// How long a dropped connection waits before an ICE restart, and between
+/// restarts (as moim's browsers do).
+const RESTART_EVERY: Duration = Duration::from_secs(3);
+
+/// How long a DTLS flight waits for an answer before it goes again (the
+/// wait doubles each time, as in RFC 6347, 4.2.4).
+const FLIGHT_WAIT: Duration = Duration::from_secs(1);
 
 /// The marker that starts every payload's own bytes.
 const MAGIC: [u8; 4] = *b"mSyn";
@@ -394,6 +426,15 @@ struct Participant {
     /// Peers whose camera it has sent a view of.
     viewed: Vec<PeerId>,
     connected: bool,
+    /// DTLS has come up once (later drops are ICE's).
+    secured: bool,
+    /// Since when the connection has been down, once it was answered.
+    down_since: Option<Instant>,
+    /// Its last DTLS handshake flight as sent, when, and the wait before
+    /// sending it again.
+    flight: Vec<(Vec<u8>, SocketAddr)>,
+    flight_sent: Option<Instant>,
+    flight_wait: Duration,
     due: Instant,
     opus: Option<Pt>,
     vp8: Option<Pt>,
@@ -429,6 +470,11 @@ impl Participant {
             asked: (0, 0),
             viewed: Vec::new(),
             connected: false,
+            secured: false,
+            down_since: None,
+            flight: Vec::new(),
+            flight_sent: None,
+            flight_wait: FLIGHT_WAIT,
             due: Instant::now(),
             opus: None,
             vp8: None,
@@ -454,6 +500,8 @@ impl Participant {
         let mut buf = vec![0u8; 2048];
         loop {
             self.drive();
+            self.restart_if_down().await;
+            self.resend_flight();
             let sends_audio = self.connected && self.mic.is_some();
             let sends_video = self.connected && self.camera.is_some();
             let wake = tokio::time::Instant::from_std(self.due);
@@ -530,10 +578,10 @@ impl Participant {
             }
             self.camera = Some(change.add_media(MediaKind::Video, Direction::SendOnly, None, None, Some(simulcast)));
         }
-        for _ in 0..self.options.slots.0 {
+        for _ in 0..self.options.slots.0.min(self.options.max_slots) {
             self.audio_slots.push(change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None));
         }
-        for _ in 0..self.options.slots.1 {
+        for _ in 0..self.options.slots.1.min(self.options.max_slots) {
             self.video_slots.push(change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None));
         }
         let applied = change.apply();
@@ -552,13 +600,18 @@ impl Participant {
         if let Some(mid) = self.camera {
             sending.push(Published { mid: mid.to_string(), source: Source::Camera });
         }
-        self.state.lock().unwrap().offers += 1;
+        {
+            let mut state = self.state.lock().unwrap();
+            state.offers += 1;
+            state.offer_bytes = state.offer_bytes.max(sdp.len());
+        }
         self.tell(&ClientMsg::ForwardOffer { sdp, sending }).await;
     }
 
     /// Adds the slots the server asked for, unless an offer is out.
     async fn add_slots(&mut self) {
         let (audio, video) = self.asked;
+        let (audio, video) = (audio.min(self.options.max_slots), video.min(self.options.max_slots));
         if audio <= self.audio_slots.len() && video <= self.video_slots.len() {
             return;
         }
@@ -580,6 +633,24 @@ impl Participant {
         }
     }
 
+    /// A connection down for [`RESTART_EVERY`] is offered again with
+    /// fresh ICE credentials, every [`RESTART_EVERY`] until it is back.
+    async fn restart_if_down(&mut self) {
+        let Some(since) = self.down_since else { return };
+        if since.elapsed() < RESTART_EVERY || self.pending.is_some() || self.sink.is_none() {
+            return;
+        }
+        let Some(rtc) = self.rtc.as_mut() else { return };
+        let mut change = rtc.sdp_api();
+        change.ice_restart(true);
+        if let Some((offer, pending)) = change.apply() {
+            self.pending = Some(pending);
+            self.down_since = Some(Instant::now());
+            self.state.lock().unwrap().ice_restarts += 1;
+            self.offer(offer.to_sdp_string()).await;
+        }
+    }
+
     async fn signal(&mut self, msg: ServerMsg) {
         match msg {
             ServerMsg::Mode { mode } => {
@@ -590,13 +661,23 @@ impl Participant {
             }
             ServerMsg::ForwardAnswer { sdp } => {
                 let (Some(pending), Some(rtc)) = (self.pending.take(), self.rtc.as_mut()) else { return };
+                let server_udp = sdp.lines().find_map(|line| {
+                    let fields: Vec<&str> = line.strip_prefix("a=candidate:")?.split(' ').collect();
+                    format!("{}:{}", fields.get(4)?, fields.get(5)?).parse().ok()
+                });
+                if !self.connected {
+                    self.down_since.get_or_insert_with(Instant::now);
+                }
                 let accepted = SdpAnswer::from_sdp_string(&sdp)
                     .map_err(|e| e.to_string())
                     .and_then(|answer| rtc.sdp_api().accept_answer(pending, answer).map_err(|e| e.to_string()));
                 {
                     let mut state = self.state.lock().unwrap();
                     match accepted {
-                        Ok(()) => state.answers += 1,
+                        Ok(()) => {
+                            state.answers += 1;
+                            state.server_udp = state.server_udp.or(server_udp);
+                        }
                         Err(err) => state.failed = Some(format!("answer refused: {err}")),
                     }
                 }
@@ -639,7 +720,32 @@ impl Participant {
         }
     }
 
+    /// str0m's OpenSSL DTLS moves its handshake on only when a datagram
+    /// comes in: it never sends a lost flight again by itself, and a
+    /// handshake whose flight was lost (a full socket buffer at the server
+    /// drops it as a network would) waits forever, where a browser would
+    /// send it again on a timer. So this does: the flight's datagrams as
+    /// they were, while the other side has said nothing since.
+    fn resend_flight(&mut self) {
+        let Some(sent) = self.flight_sent else { return };
+        if self.secured || self.flight.is_empty() || sent.elapsed() < self.flight_wait {
+            return;
+        }
+        for (datagram, to) in &self.flight {
+            let _ = self.socket.try_send_to(datagram, *to);
+        }
+        self.flight_sent = Some(Instant::now());
+        self.flight_wait = (self.flight_wait * 2).min(Duration::from_secs(8));
+        self.state.lock().unwrap().dtls_resends += 1;
+    }
+
     fn receive(&mut self, data: &[u8], source: SocketAddr) {
+        if !self.secured && data.first().is_some_and(|b| (20..=63).contains(b)) {
+            // The other side answered: the next flight is a new one.
+            self.flight.clear();
+            self.flight_sent = None;
+            self.flight_wait = FLIGHT_WAIT;
+        }
         match classify(data) {
             Some(true) => {
                 let mut state = self.state.lock().unwrap();
@@ -679,6 +785,10 @@ impl Participant {
                 }
                 Ok(Output::Transmit(t)) => {
                     sent.datagrams += 1;
+                    if !self.secured && t.contents.first().is_some_and(|b| (20..=63).contains(b)) {
+                        self.flight.push((t.contents.to_vec(), t.destination));
+                        self.flight_sent = Some(now);
+                    }
                     match classify(&t.contents) {
                         Some(true) => {
                             sent.rtp += 1;
@@ -714,6 +824,8 @@ impl Participant {
         match event {
             Event::Connected => {
                 self.connected = true;
+                self.secured = true;
+                self.down_since = None;
                 self.state.lock().unwrap().connected = true;
                 let rtc = self.rtc.as_mut().expect("events come from it");
                 let pt = |rtc: &mut Rtc, mid: Option<Mid>, codec: Codec| {
@@ -725,9 +837,22 @@ impl Participant {
                 self.vp8 = pt(rtc, self.camera, Codec::Vp8);
                 self.key_wanted.iter_mut().for_each(|k| *k = true);
             }
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                self.connected = false;
-                self.state.lock().unwrap().connected = false;
+            Event::IceConnectionStateChange(ice) => {
+                let mut state = self.state.lock().unwrap();
+                state.ice = Some(ice);
+                match ice {
+                    IceConnectionState::Disconnected => {
+                        self.connected = false;
+                        state.connected = false;
+                        self.down_since.get_or_insert_with(Instant::now);
+                    }
+                    IceConnectionState::Connected | IceConnectionState::Completed if self.secured => {
+                        self.connected = true;
+                        state.connected = true;
+                        self.down_since = None;
+                    }
+                    _ => {}
+                }
             }
             Event::MediaData(data) => self.heard(&data),
             Event::KeyframeRequest(request) if Some(request.mid) == self.camera => {
