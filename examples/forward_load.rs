@@ -77,6 +77,13 @@ struct Args {
     /// those the server asks for).
     #[arg(long, default_value_t = 10)]
     keyframe_secs: u64,
+    /// How many publishers speak: their audio packets say -30 dBov, the
+    /// others' -127 (silence), as browsers write the level. Audio is then
+    /// expected only from the speakers (a server that forwards only the
+    /// loudest voices drops the rest); silent audio that arrives anyway is
+    /// counted apart. None: no levels, and every microphone is expected.
+    #[arg(long)]
+    speakers: Option<usize>,
     /// Bytes of one audio packet.
     #[arg(long, default_value_t = 100)]
     audio_bytes: usize,
@@ -228,6 +235,7 @@ async fn main() {
                 layers: if publishes { layers.clone() } else { Vec::new() },
                 fps: args.fps,
                 audio_bytes: args.audio_bytes,
+                audio_level: args.speakers.map(|speakers| if i < speakers { -30 } else { -127 }),
                 keyframe_every: Duration::from_secs(args.keyframe_secs),
                 slots: (others, others),
                 max_slots: args.max_slots.unwrap_or(usize::MAX),
@@ -249,6 +257,8 @@ async fn main() {
     }
     let people = joined;
     let senders: Vec<usize> = (0..people.len()).filter(|i| publishing[*i]).collect();
+    // Whose voice is expected (by position among the publishers).
+    let speaking = |s: usize| args.speakers.is_none_or(|speakers| s < speakers);
 
     // Everyone hears every publisher (or a minute passes).
     let max_slots = args.max_slots.unwrap_or(usize::MAX);
@@ -259,6 +269,7 @@ async fn main() {
             receiver.with(|state| {
                 for &s in senders.iter().filter(|s| **s != r) {
                     let (audio, video) = carried(state, people[s].id);
+                    let audio = audio && speaking(s);
                     if !audio && !video && slots_full(state, max_slots) {
                         continue;
                     }
@@ -359,17 +370,25 @@ async fn main() {
     let (mut audio_expected, mut audio_got, mut video_expected, mut video_got) = (0, 0, 0, 0);
     let mut worst = (0.0f64, 0usize);
     let mut by_layer = [0u64; 3];
+    let mut silent_got = 0;
     for (r, receiver) in people.iter().enumerate() {
         let (mut expected, mut got) = (0, 0);
         receiver.with(|state| {
             for &s in senders.iter().filter(|s| **s != r) {
                 let heard = state.from(people[s].id);
                 let (carries_audio, carries_video) = carried(state, people[s].id);
+                if !speaking(s) {
+                    silent_got += heard.audio.count_in(s0[s].audio_sent..s1[s].audio_sent);
+                }
+                let carries_audio = carries_audio && speaking(s);
                 if max_slots != usize::MAX && !carries_audio && !carries_video {
                     continue;
                 }
-                let audio =
-                    if carries_audio || max_slots == usize::MAX { s0[s].audio_sent..s1[s].audio_sent } else { 0..0 };
+                let audio = if carries_audio || (max_slots == usize::MAX && speaking(s)) {
+                    s0[s].audio_sent..s1[s].audio_sent
+                } else {
+                    0..0
+                };
                 let frames =
                     if carries_video || max_slots == usize::MAX { s0[s].frames_sent..s1[s].frames_sent } else { 0..0 };
                 let (a, v) = (heard.audio.count_in(audio.clone()), heard.video.count_in(frames.clone()));
@@ -401,6 +420,9 @@ async fn main() {
         "loss: audio {audio_loss:.2}% ({audio_got} of {audio_expected}), video frames {video_loss:.2}% ({video_got} of {video_expected}), worst receiver {:.2}% (#{})",
         worst.0, worst.1
     );
+    if args.speakers.is_some() {
+        println!("silent voices' audio packets that arrived anyway (not counted above): {silent_got}");
+    }
     println!("frames received by layer since joining: q {} / h {} / f {}", by_layer[0], by_layer[1], by_layer[2]);
     let total_loss = percent(
         audio_expected + video_expected - delivered.min(audio_expected + video_expected),

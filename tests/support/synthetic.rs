@@ -81,6 +81,9 @@ pub struct Options {
     pub fps: u32,
     /// Bytes of one audio packet (Opus at about 40 kbit/s: 100).
     pub audio_bytes: usize,
+    /// The audio level its packets say (RFC 6464, dBov: 0 loudest, -127
+    /// silence), as browsers write it. None: no level.
+    pub audio_level: Option<i8>,
     /// A keyframe at least this often, on every layer.
     pub keyframe_every: Duration,
     /// Receiving slots (audio, video) in the first offer; more are added
@@ -105,6 +108,7 @@ impl Options {
             layers: LAYERS.to_vec(),
             fps: 30,
             audio_bytes: 100,
+            audio_level: None,
             keyframe_every: Duration::from_secs(10),
             slots: (1, 1),
             max_slots: usize::MAX,
@@ -898,7 +902,10 @@ impl Participant {
         let mut payload = vec![0x33; self.options.audio_bytes.max(MARKER_LEN)];
         marker(&mut payload, self.id, seq, 0xff);
         let time = MediaTime::new(seq * 960, Frequency::FORTY_EIGHT_KHZ);
-        let Some(writer) = rtc.writer(mid) else { return };
+        let Some(mut writer) = rtc.writer(mid) else { return };
+        if let Some(level) = self.options.audio_level {
+            writer = writer.audio_level(level, level > -60);
+        }
         if writer.write(pt, Instant::now(), time, payload).is_ok() {
             self.state.lock().unwrap().sent.audio += 1;
         }
