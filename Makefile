@@ -50,7 +50,7 @@ test: setup
 # Every benchmark, each figure beside its budget (see BENCHMARKS.md).
 bench: setup
 	$(RELEASE_BUILD)
-	RUSTFLAGS="$(ERASED)" cargo build --release --example signal_load --example signal_fuzz --example abuse --features ssr
+	RUSTFLAGS="$(ERASED)" cargo build --release --example signal_load --example signal_fuzz --example abuse --example forward_load --features ssr
 	bash scripts/bench.sh
 
 bench-call: setup

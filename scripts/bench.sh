@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark of BENCHMARKS.md, each figure printed beside
 # its budget. Expects a release build (`cargo leptos build --release
-# --precompress`) and the signal_load and signal_fuzz examples (`cargo build --release
-# --example signal_load --example signal_fuzz --features ssr`); the Makefile makes both.
+# --precompress`) and the signal_load, signal_fuzz, abuse and forward_load
+# examples (`cargo build --release --example signal_load … --features ssr`);
+# the Makefile makes both.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -104,3 +105,46 @@ node end2end/bench/mesh.mjs
 
 section "6. Six people forwarded against six in a mesh, and the sixth joiner's setup"
 node end2end/bench/forward.mjs
+
+section "7. Forwarded rooms: synthetic participants in one room (examples/forward_load.rs)"
+# Every room of two or more is forwarded, and a room holds up to 128.
+# Each run gets a server of its own, so memory per participant starts
+# from an empty server. Three publishers speak (their packets' audio level
+# says so, as browsers write it), the others' microphones send silence.
+# An offer with a slot pair for each of 29 or more others outgrows the
+# signaling socket's 64 KiB frame (str0m's SDP), so rooms above 25 give
+# each receiver 24 slots of each kind, and loss counts what they carry.
+cat >"$work/bench.toml" <<'TOML'
+address = "127.0.0.1:3310"
+room_capacity = 128
+idle_timeout_secs = 600
+join_timeout_secs = 60
+[forward]
+mesh_max = 1
+TOML
+forward_run() {
+  local people=$1
+  shift
+  local slots=()
+  [ "$people" -gt 25 ] && slots=(--max-slots 24)
+  start_server 3310
+  ./target/release/examples/forward_load --url ws://127.0.0.1:3310/ws --server-pid "$server_pid" \
+    --seconds "${FORWARD_SECONDS:-10}" --people "$people" "${slots[@]}" "$@" | tee "$work/forward.txt"
+  stop_server
+}
+for people in 20 50 100; do
+  printf '\n--- %s people, all publishing, 3 speaking ---\n' "$people"
+  forward_run "$people" --speakers 3
+done
+printf '\n--- a lecture: 100 people, 2 publishing ---\n'
+forward_run 100 --publishers 2
+# The most people, all publishing, whose loss stays under 1%: stepping up
+# until a size loses more.
+best=0
+for people in 10 15 20 25 30 40 50; do
+  printf '\n--- %s people, all publishing, 3 speaking (search) ---\n' "$people"
+  forward_run "$people" --speakers 3
+  loss=$(awk '/^LOSS/ {sub("%", "", $2); print $2}' "$work/forward.txt")
+  if awk -v l="$loss" 'BEGIN {exit !(l < 1)}'; then best=$people; else break; fi
+done
+echo "forwarded room: at most $best people all publishing with loss under 1%"

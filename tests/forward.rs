@@ -7,13 +7,17 @@ use moim::{
     protocol::{ChatMessage, ClientMsg, ErrorCode, PeerMsg, Published, RoomId, RoomMode, ServerMsg, Source},
     server::config::Config,
 };
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use str0m::{
     change::{SdpAnswer, SdpPendingOffer},
     media::{Direction, MediaKind},
     Rtc,
 };
-use support::{join, Client, Server};
+use support::{
+    join,
+    synthetic::{Heard, Options, Synthetic},
+    Client, Server,
+};
 
 fn mesh_up_to(people: usize) -> Config {
     let mut config = Config::default();
@@ -185,4 +189,134 @@ async fn past_max_participants_the_unit_takes_no_new_connection() {
     let (_, _, sdp, sending) = browser_offer();
     alice.send(&ClientMsg::ForwardOffer { sdp, sending }).await;
     assert!(!matches!(next_answer(&mut alice).await, ServerMsg::Error { code: ErrorCode::RoomFull, .. }));
+}
+
+/// The signaling socket's address, for synthetic participants.
+fn ws_url(server: &Server) -> String {
+    format!("ws://{}/ws", server.addr)
+}
+
+/// Synthetic participants, one after the other, in one room.
+async fn synthetic_room(server: &Server, room: RoomId, people: Vec<Options>) -> Vec<Synthetic> {
+    let mut joined = Vec::new();
+    for options in people {
+        joined.push(Synthetic::join(&ws_url(server), room, options).await.expect("joined"));
+    }
+    joined
+}
+
+/// Waits until `receiver` has heard at least `audio` packets and `frames`
+/// camera frames from `sender` more than it had in `since`.
+async fn hears(receiver: &Synthetic, sender: &Synthetic, since: &Heard, audio: u64, frames: u64) {
+    let (audio0, frames0) = (since.audio.distinct, since.video.distinct);
+    let heard = receiver
+        .until(Duration::from_secs(10), |state| {
+            let heard = state.from(sender.id);
+            heard.audio.distinct >= audio0 + audio && heard.video.distinct >= frames0 + frames
+        })
+        .await;
+    assert!(
+        heard,
+        "{} heard too little from {} in 10 s: {:?}",
+        receiver.name,
+        sender.name,
+        receiver.with(|state| format!("{:?}; slots {:?}", state.from(sender.id), state.slots))
+    );
+}
+
+#[tokio::test]
+async fn three_synthetic_participants_each_receive_the_other_twos_media() {
+    let server = Server::with(mesh_up_to(1)).await;
+    let room = RoomId::random();
+    // Ann shows every camera small, Ben big, Cat says nothing.
+    let people = synthetic_room(
+        &server,
+        room,
+        vec![
+            Options { view: Some((320, 180)), ..Options::publisher("Ann") },
+            Options { view: Some((1280, 720)), ..Options::publisher("Ben") },
+            Options::publisher("Cat"),
+        ],
+    )
+    .await;
+    for receiver in &people {
+        for sender in people.iter().filter(|sender| sender.id != receiver.id) {
+            hears(receiver, sender, &Heard::default(), 25, 10).await;
+        }
+    }
+    // Each gets the layer that fits how it shows the camera: the smallest
+    // that fills the tile; the middle one with no word.
+    for (receiver, layer) in people.iter().zip([0, 2, 1]) {
+        for sender in people.iter().filter(|sender| sender.id != receiver.id) {
+            let since = receiver.with(|state| state.from(sender.id).layers[layer]);
+            let got = receiver
+                .until(Duration::from_secs(10), |state| state.from(sender.id).layers[layer] >= since + 10)
+                .await;
+            assert!(
+                got,
+                "{} gets layer {layer} of {}: {:?}",
+                receiver.name,
+                sender.name,
+                receiver.with(|s| s.from(sender.id))
+            );
+        }
+    }
+    for person in &people {
+        person.with(|state| {
+            assert_eq!(state.failed, None, "{}", person.name);
+            assert_eq!(
+                (state.misrouted, state.unmarked),
+                (0, 0),
+                "{}: every payload came on its sender's slot",
+                person.name
+            );
+            assert!(state.errors.is_empty(), "{}: {:?}", person.name, state.errors);
+        });
+    }
+}
+
+#[tokio::test]
+async fn a_removed_participants_media_stops_reaching_the_others() {
+    let server = Server::with(mesh_up_to(1)).await;
+    let room = RoomId::random();
+    let people = synthetic_room(
+        &server,
+        room,
+        vec![Options::publisher("Host"), Options::publisher("Guest"), Options::publisher("Troll")],
+    )
+    .await;
+    let [host, guest, troll] = &people[..] else { unreachable!() };
+    assert!(host.host_token.is_some(), "the first to join is host");
+    for (receiver, sender) in [(host, guest), (host, troll), (guest, host), (guest, troll)] {
+        hears(receiver, sender, &Heard::default(), 25, 5).await;
+    }
+
+    host.send(ClientMsg::Remove { id: troll.id });
+    let told = troll.until(Duration::from_secs(5), |state| state.errors.contains(&ErrorCode::Removed) && state.closed);
+    assert!(told.await, "the troll is told and its socket closed: {:?}", troll.with(|s| s.errors.clone()));
+    for other in [host, guest] {
+        assert!(other.until(Duration::from_secs(5), |state| state.left.contains(&troll.id)).await, "{}", other.name);
+    }
+    // Packets already on their way may still land; from here on, none.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before: Vec<Heard> = [host, guest].iter().map(|other| other.with(|state| state.from(troll.id))).collect();
+    let pushed = troll.with(|state| state.sent.rtp);
+
+    // The two who stay keep hearing each other while the troll keeps
+    // pushing RTP at the server's port.
+    let (host_heard, guest_heard) = (host.with(|s| s.from(guest.id)), guest.with(|s| s.from(host.id)));
+    hears(host, guest, &host_heard, 50, 15).await;
+    hears(guest, host, &guest_heard, 50, 15).await;
+    let kept_pushing = troll.until(Duration::from_secs(5), |state| state.sent.rtp >= pushed + 200).await;
+    assert!(kept_pushing, "the troll went on sending: {} RTP packets", troll.with(|s| s.sent.rtp) - pushed);
+
+    for (other, before) in [host, guest].iter().zip(before) {
+        let after = other.with(|state| state.from(troll.id));
+        assert_eq!(
+            (after.audio.distinct, after.video.distinct, after.packets),
+            (before.audio.distinct, before.video.distinct, before.packets),
+            "{} got the removed troll's media",
+            other.name
+        );
+    }
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fuzz;
+pub mod synthetic;
 
 use futures_util::{SinkExt, StreamExt};
 use moim::{
