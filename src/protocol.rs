@@ -38,6 +38,12 @@ use uuid::Uuid;
 /// client make the server buffer megabytes.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
+/// The largest `forward_offer`. A browser's offer in a forwarded room
+/// lists every codec it knows on every transceiver, about 3 KB each, and a
+/// room of eight with a screen shared needs twenty (over 64 KiB from
+/// Chromium); the server reads only the codecs it forwards.
+pub const MAX_OFFER_BYTES: usize = 3 * MAX_FRAME_BYTES;
+
 /// The longest display name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 

@@ -106,6 +106,11 @@ async fn offers_are_answered_and_junk_is_refused_without_harm() {
 
     bob.send(&ClientMsg::ForwardOffer { sdp: "not sdp at all".into(), sending: Vec::new() }).await;
     assert!(matches!(next_answer(&mut bob).await, ServerMsg::Error { code: ErrorCode::Malformed, .. }));
+    // Longer than other frames may be (a browser's offer lists every codec
+    // it has): read, and refused for what it says, not for its size.
+    let long = format!("v=0\r\n{}", "a=x\r\n".repeat(25_000));
+    bob.send(&ClientMsg::ForwardOffer { sdp: long, sending: Vec::new() }).await;
+    assert!(matches!(next_answer(&mut bob).await, ServerMsg::Error { code: ErrorCode::Malformed, .. }));
     let (_, _, sdp, mut sending) = browser_offer();
     sending.push(sending[0].clone());
     bob.send(&ClientMsg::ForwardOffer { sdp, sending }).await;

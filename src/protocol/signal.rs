@@ -2,7 +2,7 @@
 //! direction, JSON with a `type` tag (docs/protocol.md, sections 2–5).
 
 use super::{PeerId, PeerMsg, RoomId};
-use super::{ProtocolError, MAX_FRAME_BYTES};
+use super::{ProtocolError, MAX_FRAME_BYTES, MAX_OFFER_BYTES};
 use super::{Published, RoomMode, Slot};
 use serde::{Deserialize, Serialize};
 
@@ -379,7 +379,12 @@ pub(crate) const CLIENT_TYPES: &[&str] = &[
 impl ClientMsg {
     /// Parses one text frame from a browser.
     pub fn decode(text: &str) -> Result<Self, ProtocolError> {
-        if text.len() > MAX_FRAME_BYTES {
+        // A forward_offer may be longer; browsers write the tag first.
+        let limit = match text.starts_with(r#"{"type":"forward_offer""#) {
+            true => MAX_OFFER_BYTES,
+            false => MAX_FRAME_BYTES,
+        };
+        if text.len() > limit {
             return Err(ProtocolError::TooLarge(text.len()));
         }
         serde_json::from_str(text).map_err(|err| {

@@ -202,6 +202,11 @@ fn chat_messages_out_of_bounds_are_invalid() {
 
 #[test]
 fn oversized_frames_are_refused_before_parsing() {
+    // An offer may be three times as long (every codec on twenty
+    // transceivers), and no longer.
+    let offer = |bytes: usize| format!(r#"{{"type":"forward_offer","sdp":"{}","sending":[]}}"#, "x".repeat(bytes));
+    assert!(matches!(ClientMsg::decode(&offer(2 * MAX_FRAME_BYTES)), Ok(ClientMsg::ForwardOffer { .. })));
+    assert!(matches!(ClientMsg::decode(&offer(MAX_OFFER_BYTES)), Err(ProtocolError::TooLarge(_))));
     let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
     let err = ClientMsg::decode(&big).unwrap_err();
     assert_eq!(err.code(), ErrorCode::TooLarge);

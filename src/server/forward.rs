@@ -74,6 +74,8 @@ pub enum ForwardError {
     BadSending,
     #[error("the server forwards media for as many people as it can ({0}); try again later")]
     Full(usize),
+    #[error("you are no longer in this meeting")]
+    Gone,
     #[error("the forwarding unit has stopped")]
     Stopped,
 }
@@ -103,6 +105,30 @@ pub(crate) enum Command {
     },
 }
 
+/// The UDP buffers asked for. Linux's default (208 KiB) holds a few
+/// milliseconds of forty cameras: packets that arrive while the unit is
+/// busy for longer are lost in the kernel (BENCHMARKS.md, forwarded rooms).
+const UDP_BUFFER: usize = 8 << 20;
+
+/// Asks for [`UDP_BUFFER`]-sized buffers; the kernel grants at most
+/// `net.core.rmem_max` / `wmem_max`, which the log says.
+fn size_buffers(socket: &tokio::net::UdpSocket) {
+    let sock = socket2::SockRef::from(socket);
+    let _ = sock.set_recv_buffer_size(UDP_BUFFER);
+    let _ = sock.set_send_buffer_size(UDP_BUFFER);
+    let granted = (sock.recv_buffer_size().unwrap_or(0), sock.send_buffer_size().unwrap_or(0));
+    if granted.0 < UDP_BUFFER {
+        tracing::warn!(
+            receive = granted.0,
+            send = granted.1,
+            wanted = UDP_BUFFER,
+            "the forwarding unit's UDP buffers are smaller than asked: raise net.core.rmem_max and wmem_max"
+        );
+    } else {
+        tracing::info!(receive = granted.0, send = granted.1, "forwarding unit's UDP buffers");
+    }
+}
+
 /// How many commands may wait for the unit.
 pub const COMMANDS: usize = 4096;
 
@@ -120,6 +146,7 @@ impl Forwarder {
     pub async fn start(settings: &ForwardSettings, seats: Arc<dyn Seats>) -> std::io::Result<Self> {
         let socket = tokio::net::UdpSocket::bind(settings.udp).await?;
         let addr = socket.local_addr()?;
+        size_buffers(&socket);
         let announced: Vec<SocketAddr> = match settings.announce.as_slice() {
             [] => vec![addr],
             ips => ips.iter().map(|ip| SocketAddr::new(*ip, addr.port())).collect(),

@@ -406,6 +406,7 @@ impl Connection {
                 match forward.offer(room, id, sdp, sending).await {
                     Ok(sdp) => self.reply(ServerMsg::ForwardAnswer { sdp }),
                     Err(err @ ForwardError::Full(_)) => return self.refuse(ErrorCode::RoomFull, err.to_string()),
+                    Err(err @ ForwardError::Gone) => return self.refuse(ErrorCode::UnknownPeer, err.to_string()),
                     Err(err) => return self.refuse(ErrorCode::Malformed, err.to_string()),
                 }
                 ControlFlow::Continue(())

@@ -39,6 +39,9 @@ const KEYFRAME_GAP: Duration = Duration::from_millis(500);
 /// How often the unit asks the rooms who is still in.
 const SWEEP: Duration = Duration::from_secs(1);
 
+/// Datagrams taken from the socket at most before the clients are polled.
+const BATCH: usize = 64;
+
 /// How often keyframes asked for too soon after the last are asked again.
 const OWED_EVERY: Duration = Duration::from_millis(100);
 
@@ -231,7 +234,15 @@ pub(super) async fn run(
         }
         tokio::select! {
             received = unit.socket.recv_from(&mut buf) => match received {
-                Ok((n, source)) => unit.receive(&buf[..n], source),
+                Ok((n, source)) => {
+                    unit.receive(&buf[..n], source);
+                    // What else has arrived is taken before polling, so the
+                    // work done once per turn is shared by many packets.
+                    for _ in 0..BATCH {
+                        let Ok((n, source)) = unit.socket.try_recv_from(&mut buf) else { break };
+                        unit.receive(&buf[..n], source);
+                    }
+                }
                 Err(err) => tracing::debug!(%err, "forwarding socket"),
             },
             command = commands.recv() => match command {
@@ -349,6 +360,11 @@ impl Unit {
         let fresh = !self.clients.contains_key(&key);
         if fresh && self.clients.len() >= self.max {
             return Err(ForwardError::Full(self.max));
+        }
+        // An offer that waited in the queue while its sender was removed
+        // (or left) makes no connection.
+        if fresh && !self.seats.holds(key.0, key.1) {
+            return Err(ForwardError::Gone);
         }
         if fresh {
             let mut rtc = self.config.clone().build(Instant::now());
