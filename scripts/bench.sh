@@ -111,9 +111,9 @@ section "7. Forwarded rooms: synthetic participants in one room (examples/forwar
 # Each run gets a server of its own, so memory per participant starts
 # from an empty server. Three publishers speak (their packets' audio level
 # says so, as browsers write it), the others' microphones send silence.
-# An offer with a slot pair for each of 29 or more others outgrows the
-# signaling socket's 64 KiB frame (str0m's SDP), so rooms above 25 give
-# each receiver 24 slots of each kind, and loss counts what they carry.
+# Rooms above 25 give each receiver 24 slots of each kind (a screen shows
+# no more tiles than that, and the generator decrypts all it receives on
+# the same two cores), and loss counts what they carry.
 cat >"$work/bench.toml" <<'TOML'
 address = "127.0.0.1:3310"
 room_capacity = 128

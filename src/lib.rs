@@ -87,7 +87,9 @@
 //!     the rooms (`Seats`); `forward/unit.rs`: its one task, every
 //!     participant's str0m `Rtc` on one UDP socket, and the forwarding
 //!     table; `forward/slots.rs`: which receiving transceiver carries
-//!     which track;
+//!     which track; `forward/layers.rs`: simulcast layers and each
+//!     receiver's copy; `forward/speakers.rs`: the loudest voices of a
+//!     big room;
 //!   - `recordings.rs`: recordings on disk (chunks appended in order,
 //!     fsynced, quotas); `recording_routes.rs`: their HTTP side (start,
 //!     upload, finish, delete, files with range requests, the viewer
