@@ -206,7 +206,16 @@ test('each receiver gets the camera layer that fits the tile it shows', async ({
     await expectVideoAdvancing(alice, 'Bob');
 
     await alice.setViewportSize({ width: 1280, height: 720 });
-    await expect.poll(width, { timeout: 20_000, message: 'grown again, the whole picture again' }).toBe(640);
+    try {
+      await expect.poll(width, { timeout: 20_000, message: 'grown again, the whole picture again' }).toBe(640);
+    } catch (err) {
+      console.log(JSON.stringify(await alice.evaluate(async () => [...(await window.moimUplink.getStats()).values()]
+        .filter((s) => s.type === 'inbound-rtp' && s.kind === 'video')
+        .map((s) => ({ mid: s.mid, w: s.frameWidth, fps: s.framesPerSecond, dec: s.framesDecoded, kf: s.keyFramesDecoded, drop: s.framesDropped, fr: s.freezeCount, pli: s.pliCount, lost: s.packetsLost, bytes: s.bytesReceived })))));
+      console.log(await tile(alice, 'Bob').locator('video').evaluate((v) => JSON.stringify({ w: v.videoWidth, tracks: v.srcObject?.getVideoTracks().map((t) => [t.id, t.readyState, t.muted]) })));
+      console.log(JSON.stringify(await alice.evaluate(() => window.moimUplink.getReceivers().map((r) => [r.track.kind, r.track.id, r.track.readyState]))));
+      throw err;
+    }
     await expectVideoAdvancing(alice, 'Bob');
     await expectVideoAdvancing(bob, 'Alice');
   });

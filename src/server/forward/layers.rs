@@ -130,6 +130,7 @@ impl Copy {
         }
         let switch = data.rid == self.wanted && self.wanted != self.chosen && data.is_keyframe();
         if switch || (self.chosen.is_none() && data.is_keyframe()) {
+            tracing::debug!(from = ?self.chosen, to = ?data.rid, "a copy switches layers");
             self.chosen = data.rid;
             let at = data.time.numer();
             // Go on from where this copy's clock was, by the time that passed.

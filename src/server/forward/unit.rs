@@ -36,6 +36,9 @@ type Key = (RoomId, PeerId);
 /// ten times the size of another frame.
 const KEYFRAME_GAP: Duration = Duration::from_millis(500);
 
+/// Where each receiver's bandwidth estimate starts, in kbit/s.
+const INITIAL_ESTIMATE_KBPS: u64 = 2_500;
+
 /// How often the unit asks the rooms who is still in.
 const SWEEP: Duration = Duration::from_secs(1);
 
@@ -114,8 +117,9 @@ impl Client {
         }
         self.owed.remove(&(source, rid));
         if let Some(mut writer) = self.rtc.writer(mid) {
-            if writer.request_keyframe(rid, KeyframeRequestKind::Pli).is_ok() {
-                self.asked.insert((mid, rid), now);
+            match writer.request_keyframe(rid, KeyframeRequestKind::Pli) {
+                Ok(()) => _ = self.asked.insert((mid, rid), now),
+                Err(err) => tracing::debug!(?source, ?rid, %err, "cannot ask for a keyframe"),
             }
         }
     }
@@ -173,8 +177,15 @@ pub(super) async fn run(
     seats: Arc<dyn Seats>,
 ) {
     let crypto = Arc::new(str0m::crypto::from_feature_flags());
-    let mut config =
-        Rtc::builder().set_ice_lite(true).clear_codecs().enable_opus(true, false).enable_vp8(true).enable_h264(true);
+    // The bandwidth estimate (TWCC) each receiver's layers are fitted to
+    // starts where a video call usually has room.
+    let mut config = Rtc::builder()
+        .set_ice_lite(true)
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .enable_h264(true)
+        .enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)));
     match crypto.dtls_provider.generate_certificate() {
         Some(cert) => config = config.set_dtls_cert(cert),
         None => tracing::warn!("no DTLS certificate for the forwarding unit: one per connection"),
@@ -235,10 +246,15 @@ pub(super) async fn run(
         tokio::select! {
             received = unit.socket.recv_from(&mut buf) => match received {
                 Ok((n, source)) => {
+                    // What else has arrived is taken in the same turn, so
+                    // the work of a turn (timers, the next wake-up, over
+                    // every client) is shared by many packets. Each is
+                    // polled out at once: str0m wants its output drained
+                    // after every input (a layer switch went missing when
+                    // sixty-four inputs came first).
                     unit.receive(&buf[..n], source);
-                    // What else has arrived is taken before polling, so the
-                    // work done once per turn is shared by many packets.
                     for _ in 0..BATCH {
+                        unit.poll();
                         let Ok((n, source)) = unit.socket.try_recv_from(&mut buf) else { break };
                         unit.receive(&buf[..n], source);
                     }
@@ -275,7 +291,9 @@ impl Unit {
                             // network would; RTP and ICE recover from loss.
                             let _ = self.socket.try_send_to(&t.contents, t.destination);
                         }
-                        Ok(Output::Event(event)) => on_event(key, client, event, &mut out, &mut self.dirty),
+                        Ok(Output::Event(event)) => {
+                            on_event(key, client, event, &mut out, &mut self.dirty, &mut self.choose)
+                        }
                         Err(err) => {
                             tracing::debug!(room = %key.0, peer = %key.1, %err, "forwarded connection failed");
                             dead.push(key);
@@ -563,6 +581,7 @@ impl Unit {
                 wanted[i].2 = below;
             }
         }
+        tracing::debug!(%room, %peer, desired, estimate = ?client.estimate, ?wanted, "layers chosen");
         let client = self.clients.get_mut(&(room, peer)).expect("found above");
         if desired > 0.0 {
             client.rtc.bwe().set_desired_bitrate(Bitrate::bps((desired * 1.2) as u64 + 200_000));
@@ -587,7 +606,14 @@ impl Unit {
 }
 
 /// Acts on one event of one client's connection.
-fn on_event(key: Key, client: &mut Client, event: Event, out: &mut Vec<Out>, dirty: &mut HashSet<RoomId>) {
+fn on_event(
+    key: Key,
+    client: &mut Client,
+    event: Event,
+    out: &mut Vec<Out>,
+    dirty: &mut HashSet<RoomId>,
+    choose: &mut HashSet<Key>,
+) {
     match event {
         Event::MediaAdded(added) if added.direction == Direction::SendOnly => {
             if !client.slots.iter().any(|slot| slot.mid == added.mid) {
@@ -615,7 +641,15 @@ fn on_event(key: Key, client: &mut Client, event: Event, out: &mut Vec<Out>, dir
             }
         }
         Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
-            client.estimate = Some(estimate.as_f64());
+            // A tenth up or down is worth choosing the layers again: the
+            // estimate climbs towards what the chosen layers want, and the
+            // bigger layer is taken once it fits (not only at the next
+            // tile-size report).
+            let estimate = estimate.as_f64();
+            if client.estimate.is_none_or(|old| (estimate - old).abs() > old * 0.1) {
+                choose.insert(key);
+            }
+            client.estimate = Some(estimate);
         }
         Event::IceConnectionStateChange(state) => {
             tracing::debug!(room = %key.0, peer = %key.1, ?state, "forwarded connection");
