@@ -42,8 +42,8 @@
 //! Above ten people a room forwards only its three loudest voices (by the
 //! audio level in the packets' header extension, `speakers.rs`).
 //!
-//! What one unit carries on this project's 2-core machine (40 people all
-//! publishing, a lecture of 100 at a third of a core) is measured by
+//! What one unit carries on this project's 2-core machine (35 people all
+//! publishing, a lecture of 100 at two fifths of a core) is measured by
 //! `examples/forward_load.rs` and recorded in BENCHMARKS.md.
 
 mod layers;
