@@ -12,7 +12,7 @@
 // benchmark itself) that takes the camera and microphone and sends them over
 // a loopback RTCPeerConnection pair in the one tab; its time from navigation
 // start to the first rendered remote frame is what no app can beat here.
-import { chromium } from '@playwright/test';
+import { launch } from './chromium.mjs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
@@ -22,12 +22,6 @@ const RUNS = Number(process.env.RUNS ?? 7);
 const PORT = 3200;
 const BASE = `http://127.0.0.1:${PORT}`;
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 async function waitForServer() {
   for (let i = 0; i < 100; i++) {
@@ -214,7 +208,7 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 const server = spawn('./target/release/moim', ['--config', 'end2end/server.toml', '--addr', `127.0.0.1:${PORT}`], { cwd: root, stdio: 'ignore' });
 try {
   await waitForServer();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  const browser = await launch();
   const loaded = new Set();
   await oneRun(browser, null); // warm-up: first compile of the WASM module
   const times = [];

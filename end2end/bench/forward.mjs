@@ -14,7 +14,7 @@
 // window and Chromium's freeze count. Prints the slowest stream, the
 // freezes, and the sixth joiner's times beside the floor (floor.mjs) taken
 // in the same run.
-import { chromium } from '@playwright/test';
+import { launch } from './chromium.mjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,12 +28,6 @@ const PEOPLE = ['Ana', 'Ben', 'Cai', 'Dee', 'Eve', 'Fin'];
 const PORT = 3203;
 const BASE = `http://127.0.0.1:${PORT}`;
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
-];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Every incoming video of a page: frames decoded, freezes, size. */
@@ -143,7 +137,7 @@ async function room(browser, how) {
   return { first: Math.min(...frames), all: Math.max(...frames), slowest, freezes };
 }
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+const browser = await launch();
 const results = {};
 for (const [how, meshMax] of [['mesh', 8], ['forwarded', 1]]) {
   const server = await startServer(meshMax);

@@ -7,7 +7,7 @@
 // for each of its three incoming videos: frames decoded per second over the
 // window, and Chrome's freeze count. Prints each receiver and stream, and the
 // worst figures against the budget (>= 15 fps, 0 freezes).
-import { chromium } from '@playwright/test';
+import { launch } from './chromium.mjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,12 +19,6 @@ const PEOPLE = ['Ana', 'Ben', 'Cai', 'Dee'];
 const PORT = 3202;
 const BASE = `http://127.0.0.1:${PORT}`;
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 /** Per incoming video: frames decoded, freezes, and the receiving size. */
 const inbound = (page) =>
@@ -53,7 +47,7 @@ try {
   }
   const res = await fetch(`${BASE}/new`, { method: 'POST', redirect: 'manual' });
   const url = BASE + res.headers.get('location');
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  const browser = await launch();
   const pages = [];
   for (const name of PEOPLE) {
     const page = await (await browser.newContext()).newPage();

@@ -8,7 +8,7 @@
 // "Connected" again (each page notes the moment its status changes, by the
 // same machine clock). Their peer connection is checked to be the same one
 // throughout. Prints every run and the median per way of stopping.
-import { chromium } from '@playwright/test';
+import { launch } from './chromium.mjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,12 +20,6 @@ const PORT = 3201;
 const BASE = `http://127.0.0.1:${PORT}`;
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'moim-bench-'));
-const ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 let server = null;
 
@@ -84,7 +78,7 @@ const firstPc = (page) => page.evaluate(() => (window.moimBench ??= [...window.m
 
 try {
   await start();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  const browser = await launch();
   const res = await fetch(`${BASE}/new`, { method: 'POST', redirect: 'manual' });
   const url = BASE + res.headers.get('location');
   const alice = await joinAs(browser, url, 'Alice');
